@@ -1,0 +1,727 @@
+//! The filter configuration: parsing, validation and the resulting [`Policy`].
+//!
+//! The configuration is JSON (Envoy passes a `StringValue` raw and a `Struct` as JSON). Any
+//! problem rejects the whole configuration with a [`ConfigError`] naming the field path
+//! (`leaked_keys[3]: …`). `leaked_keys` is read as a stream, straight into the key set, so a
+//! million entries never exist as a JSON tree.
+
+use super::catalog::{Catalog, ProductIndex};
+use super::endpoints::{normalize_host, Endpoints};
+use super::keyset::{KeySet, KeySetBuilder};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::Value;
+use std::cell::RefCell;
+use std::fmt;
+
+/// Default `max_body_bytes`: 1 MiB, Envoy's default per-connection buffer limit.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1 << 20;
+/// Largest accepted `max_body_bytes`.
+pub const MAX_MAX_BODY_BYTES: usize = 64 << 20;
+/// Longest accepted AccessKey ID.
+pub const MAX_KEY_LEN: usize = 256;
+
+/// The top-level fields.
+pub const FIELDS: &[&str] = &[
+    "leaked_keys",
+    "mode",
+    "deny_all_calls",
+    "extra_operations",
+    "endpoints",
+    "max_body_bytes",
+    "hold_headers",
+];
+
+/// Enforce denies; shadow decides, counts and logs, and lets the request pass.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Mode {
+    #[default]
+    Enforce,
+    Shadow,
+}
+
+impl Mode {
+    pub fn label(self) -> &'static str {
+        match self {
+            Mode::Enforce => "enforce",
+            Mode::Shadow => "shadow",
+        }
+    }
+}
+
+/// A configuration problem: the field path and what is wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    pub path: String,
+    pub problem: String,
+}
+
+impl ConfigError {
+    fn new(path: impl Into<String>, problem: impl Into<String>) -> Self {
+        ConfigError {
+            path: path.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.problem)
+    }
+}
+
+/// Everything a request is checked against.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    pub catalog: Catalog,
+    pub keys: KeySet,
+    pub mode: Mode,
+    pub deny_all_calls: bool,
+    pub endpoints: Endpoints,
+    pub max_body_bytes: usize,
+    /// Hold the request headers, not only the body, while a form body is read. Needs
+    /// Envoy's `allow_on_headers_stop_iteration: true` on the filter.
+    pub hold_headers: bool,
+    /// Number of `leaked_keys` entries given (before removing duplicates).
+    pub keys_given: usize,
+    /// Number of operations added by `extra_operations`.
+    pub extra_operations: usize,
+}
+
+/// An accepted configuration and its warnings.
+#[derive(Debug)]
+pub struct Loaded {
+    pub policy: Policy,
+    pub warnings: Vec<String>,
+}
+
+fn describe(value: &Value) -> String {
+    match value {
+        Value::Null => "null".into(),
+        Value::Bool(b) => format!("boolean {b}"),
+        Value::Number(n) => format!("number {n}"),
+        Value::String(_) => "a string".into(),
+        Value::Array(_) => "an array".into(),
+        Value::Object(_) => "an object".into(),
+    }
+}
+
+fn expected(path: &str, what: &str, value: &Value) -> ConfigError {
+    ConfigError::new(path, format!("expected {what}, found {}", describe(value)))
+}
+
+/// Problem text of a serde_json error, without its position.
+fn serde_problem(err: &serde_json::Error) -> String {
+    let text = err.to_string();
+    let suffix = format!(" at line {} column {}", err.line(), err.column());
+    text.strip_suffix(&suffix).unwrap_or(&text).to_string()
+}
+
+/// Checks one `leaked_keys` entry and adds it to the set.
+fn add_key_entry(entry: &str, builder: &mut KeySetBuilder) -> Result<(), String> {
+    if let Some(hex) = entry.strip_prefix("sha256:") {
+        let digest = parse_digest(hex).ok_or_else(|| {
+            "a sha256 entry must be \"sha256:\" followed by 64 lowercase hex digits".to_string()
+        })?;
+        builder.add_digest(&digest);
+        return Ok(());
+    }
+    if entry.is_empty() {
+        return Err("an AccessKey ID must not be empty".into());
+    }
+    if entry.len() > MAX_KEY_LEN {
+        return Err(format!(
+            "an AccessKey ID is at most {MAX_KEY_LEN} characters"
+        ));
+    }
+    if let Some(bad) = entry
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '.'))
+    {
+        return Err(format!(
+            "an AccessKey ID holds only ASCII letters, digits and '.', found {bad:?}"
+        ));
+    }
+    builder.add_plain(entry.as_bytes());
+    Ok(())
+}
+
+/// Parses 64 lowercase hex digits.
+pub fn parse_digest(hex: &str) -> Option<[u8; 32]> {
+    let bytes = hex.as_bytes();
+    if bytes.len() != 64 {
+        return None;
+    }
+    let nibble = |b: u8| match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        _ => None,
+    };
+    let mut out = [0u8; 32];
+    for (i, pair) in bytes.chunks(2).enumerate() {
+        out[i] = nibble(pair[0])? << 4 | nibble(pair[1])?;
+    }
+    Some(out)
+}
+
+/// Streams `leaked_keys` into the builder.
+struct KeysSeed<'a> {
+    builder: &'a mut KeySetBuilder,
+    count: &'a mut usize,
+    error: &'a RefCell<Option<ConfigError>>,
+}
+
+impl<'de> DeserializeSeed<'de> for KeysSeed<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
+        de.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeysSeed<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array of AccessKey IDs")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut index = 0usize;
+        loop {
+            let path = || format!("leaked_keys[{index}]");
+            let entry: Option<std::borrow::Cow<'de, str>> = match seq.next_element() {
+                Ok(entry) => entry,
+                Err(e) => {
+                    let problem = e.to_string();
+                    let problem = problem.split(" at line ").next().unwrap_or_default();
+                    let problem = problem.replace("invalid type: ", "expected a string, found ");
+                    let problem = problem
+                        .split(", expected")
+                        .next()
+                        .unwrap_or_default()
+                        .to_string();
+                    self.error.replace(Some(ConfigError::new(path(), problem)));
+                    return Err(e);
+                }
+            };
+            let Some(entry) = entry else { break };
+            if let Err(problem) = add_key_entry(&entry, self.builder) {
+                self.error.replace(Some(ConfigError::new(path(), problem)));
+                return Err(de::Error::custom("invalid leaked key"));
+            }
+            index += 1;
+        }
+        *self.count = index;
+        Ok(())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.fail("null")
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
+        self.fail(&format!("boolean {v}"))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+        self.fail(&format!("number {v}"))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        self.fail(&format!("number {v}"))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        self.fail(&format!("number {v}"))
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        self.fail("a string")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        self.fail("an object")
+    }
+}
+
+impl KeysSeed<'_> {
+    fn fail<E: de::Error>(&self, found: &str) -> Result<(), E> {
+        self.error.replace(Some(ConfigError::new(
+            "leaked_keys",
+            format!("expected an array of AccessKey IDs, found {found}"),
+        )));
+        Err(E::custom("leaked_keys"))
+    }
+}
+
+/// The raw top level: `leaked_keys` already in the builder, other fields as JSON values.
+struct TopLevel<'a> {
+    builder: &'a mut KeySetBuilder,
+    key_count: &'a mut usize,
+    fields: &'a mut Vec<(String, Value)>,
+    error: &'a RefCell<Option<ConfigError>>,
+}
+
+impl<'de> Visitor<'de> for TopLevel<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen: Vec<String> = Vec::new();
+        while let Some(name) = map.next_key::<String>()? {
+            if seen.contains(&name) {
+                self.error
+                    .replace(Some(ConfigError::new(name, "the field is given twice")));
+                return Err(de::Error::custom("duplicate field"));
+            }
+            if !FIELDS.contains(&name.as_str()) {
+                self.error.replace(Some(ConfigError::new(
+                    name,
+                    format!("unknown field (known fields: {})", FIELDS.join(", ")),
+                )));
+                return Err(de::Error::custom("unknown field"));
+            }
+            if name == "leaked_keys" {
+                map.next_value_seed(KeysSeed {
+                    builder: self.builder,
+                    count: self.key_count,
+                    error: self.error,
+                })?;
+            } else {
+                let value: Value = map.next_value()?;
+                self.fields.push((name.clone(), value));
+            }
+            seen.push(name);
+        }
+        Ok(())
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for TopLevel<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
+        de.deserialize_map(self)
+    }
+}
+
+fn product_of(catalog: &Catalog, path: &str, value: &Value) -> Result<ProductIndex, ConfigError> {
+    let id = value
+        .as_str()
+        .ok_or_else(|| expected(path, "a product id", value))?;
+    catalog.product_index(id).ok_or_else(|| {
+        let known: Vec<&str> = catalog.products.iter().map(|p| p.id.as_str()).collect();
+        ConfigError::new(
+            path,
+            format!("unknown product {id:?} (known: {})", known.join(", ")),
+        )
+    })
+}
+
+fn apply_extra_operations(catalog: &mut Catalog, value: &Value) -> Result<usize, ConfigError> {
+    let entries = value
+        .as_array()
+        .ok_or_else(|| expected("extra_operations", "an array", value))?;
+    let mut added = 0;
+    for (i, entry) in entries.iter().enumerate() {
+        let path = format!("extra_operations[{i}]");
+        let object = entry
+            .as_object()
+            .ok_or_else(|| expected(&path, "an object with product and actions", entry))?;
+        if let Some(unknown) = object.keys().find(|k| *k != "product" && *k != "actions") {
+            return Err(ConfigError::new(
+                format!("{path}.{unknown}"),
+                "unknown field (known fields: product, actions)",
+            ));
+        }
+        let product_value = object
+            .get("product")
+            .ok_or_else(|| ConfigError::new(format!("{path}.product"), "missing"))?;
+        let product = product_of(catalog, &format!("{path}.product"), product_value)?;
+        let actions_path = format!("{path}.actions");
+        let actions = object
+            .get("actions")
+            .ok_or_else(|| ConfigError::new(&actions_path, "missing"))?;
+        let actions = actions
+            .as_array()
+            .ok_or_else(|| expected(&actions_path, "an array of action names", actions))?;
+        if actions.is_empty() {
+            return Err(ConfigError::new(
+                actions_path,
+                "must list at least one action",
+            ));
+        }
+        for (j, action) in actions.iter().enumerate() {
+            let action_path = format!("{actions_path}[{j}]");
+            let name = action
+                .as_str()
+                .ok_or_else(|| expected(&action_path, "an action name", action))?;
+            if !super::decision::is_plain_action(name.as_bytes()) {
+                return Err(ConfigError::new(
+                    action_path,
+                    format!("{name:?} is not an action name (a letter, then letters and digits)"),
+                ));
+            }
+            catalog.add_operation(product, name);
+            added += 1;
+        }
+    }
+    Ok(added)
+}
+
+fn parse_endpoints(catalog: &Catalog, value: &Value) -> Result<Endpoints, ConfigError> {
+    let object = value
+        .as_object()
+        .ok_or_else(|| expected("endpoints", "an object of host → product id", value))?;
+    let mut endpoints = Endpoints::default();
+    for (pattern, product) in object {
+        let path = format!("endpoints.{pattern:?}");
+        let (wildcard, host) = match pattern.strip_prefix("*.") {
+            Some(rest) => (true, rest),
+            None => (false, pattern.as_str()),
+        };
+        let normalized = normalize_host(host.as_bytes());
+        let valid = !normalized.is_empty()
+            && normalized == host.to_ascii_lowercase()
+            && normalized
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+            && !normalized.starts_with('.');
+        if !valid {
+            return Err(ConfigError::new(
+                path,
+                "expected a host name (letters, digits, '-', '.'; no port) or \"*.\" followed by one",
+            ));
+        }
+        let product = product_of(catalog, &path, product)?;
+        let key = if wildcard {
+            format!("*.{normalized}")
+        } else {
+            normalized
+        };
+        endpoints.add(&key, product);
+    }
+    Ok(endpoints)
+}
+
+/// Parses and validates a configuration. Empty input (or only whitespace) is a valid
+/// configuration that protects nothing.
+pub fn load(bytes: &[u8]) -> Result<Loaded, ConfigError> {
+    let mut warnings = Vec::new();
+    let mut catalog = Catalog::embedded().map_err(|e| ConfigError::new("(embedded list)", e))?;
+    let mut builder = KeySetBuilder::with_capacity(bytes.len() / 26);
+    let mut key_count = 0usize;
+    let mut fields: Vec<(String, Value)> = Vec::new();
+    let mut saw_keys = false;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        warnings.push(
+            "the configuration is empty: no leaked keys are loaded, nothing is protected".into(),
+        );
+    } else {
+        let error = RefCell::new(None);
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let result = TopLevel {
+            builder: &mut builder,
+            key_count: &mut key_count,
+            fields: &mut fields,
+            error: &error,
+        }
+        .deserialize(&mut de)
+        .and_then(|()| de.end());
+        if let Err(e) = result {
+            if let Some(found) = error.into_inner() {
+                return Err(found);
+            }
+            let where_ = if e.line() > 0 {
+                format!(" (line {}, column {})", e.line(), e.column())
+            } else {
+                String::new()
+            };
+            let problem = serde_problem(&e);
+            let problem = if problem.starts_with("invalid type") {
+                "expected a JSON object".to_string()
+            } else {
+                format!("not valid JSON: {problem}{where_}")
+            };
+            return Err(ConfigError::new("configuration", problem));
+        }
+        saw_keys = key_count > 0;
+    }
+    let mut mode = Mode::Enforce;
+    let mut deny_all_calls = false;
+    let mut endpoints = Endpoints::default();
+    let mut max_body_bytes = DEFAULT_MAX_BODY_BYTES;
+    let mut extra_operations = 0;
+    let mut hold_headers = false;
+    for (name, value) in &fields {
+        match name.as_str() {
+            "mode" => {
+                mode = match value.as_str() {
+                    Some("enforce") => Mode::Enforce,
+                    Some("shadow") => Mode::Shadow,
+                    Some(other) => {
+                        return Err(ConfigError::new(
+                            "mode",
+                            format!("expected \"enforce\" or \"shadow\", found {other:?}"),
+                        ))
+                    }
+                    None => return Err(expected("mode", "\"enforce\" or \"shadow\"", value)),
+                }
+            }
+            "deny_all_calls" => {
+                deny_all_calls = value
+                    .as_bool()
+                    .ok_or_else(|| expected("deny_all_calls", "a boolean", value))?
+            }
+            "hold_headers" => {
+                hold_headers = value
+                    .as_bool()
+                    .ok_or_else(|| expected("hold_headers", "a boolean", value))?
+            }
+            "extra_operations" => extra_operations = apply_extra_operations(&mut catalog, value)?,
+            "endpoints" => endpoints = parse_endpoints(&catalog, value)?,
+            "max_body_bytes" => {
+                let n = value
+                    .as_u64()
+                    .or_else(|| {
+                        value
+                            .as_f64()
+                            .filter(|f| f.fract() == 0.0 && *f >= 0.0)
+                            .map(|f| f as u64)
+                    })
+                    .ok_or_else(|| expected("max_body_bytes", "a whole number of bytes", value))?;
+                if n == 0 || n > MAX_MAX_BODY_BYTES as u64 {
+                    return Err(ConfigError::new(
+                        "max_body_bytes",
+                        format!("must be between 1 and {MAX_MAX_BODY_BYTES}, found {n}"),
+                    ));
+                }
+                max_body_bytes = n as usize;
+            }
+            _ => {}
+        }
+    }
+    let keys: KeySet = builder.build();
+    if !saw_keys && !warnings.is_empty() {
+        // The empty configuration already warned.
+    } else if keys.is_empty() {
+        warnings.push("leaked_keys is empty or absent: nothing is protected".into());
+    }
+    Ok(Loaded {
+        policy: Policy {
+            catalog,
+            keys,
+            mode,
+            deny_all_calls,
+            endpoints,
+            max_body_bytes,
+            hold_headers,
+            keys_given: key_count,
+            extra_operations,
+        },
+        warnings,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DIGEST: &str = "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+
+    #[test]
+    fn accepts_a_full_configuration() {
+        let text = format!(
+            r#"{{"leaked_keys": ["LTAI5tLeakedKeyExample01", "STS.abc", "{DIGEST}", "LTAI5tLeakedKeyExample01"],
+                "mode": "shadow", "deny_all_calls": true, "max_body_bytes": 4096, "hold_headers": true,
+                "extra_operations": [{{"product": "ecs", "actions": ["DescribeInstances"]}}],
+                "endpoints": {{"ecs.internal.example": "ecs", "*.rds.example": "rds"}}}}"#
+        );
+        let loaded = load(text.as_bytes()).unwrap();
+        let p = &loaded.policy;
+        assert!(loaded.warnings.is_empty());
+        assert_eq!(p.keys.len(), 3);
+        assert_eq!(p.keys_given, 4);
+        assert!(p.keys.contains(b"LTAI5tLeakedKeyExample01"));
+        assert!(p.keys.contains(b"abc"));
+        assert!(p.keys.contains(b"STS.abc"));
+        assert_eq!(p.mode, Mode::Shadow);
+        assert!(p.deny_all_calls);
+        assert_eq!(p.max_body_bytes, 4096);
+        assert!(p.hold_headers);
+        assert_eq!(p.endpoints.len(), 2);
+        assert_eq!(p.extra_operations, 1);
+        let ecs = p.catalog.product_index("ecs").unwrap();
+        assert!(p.catalog.is_listed(ecs, b"describeinstances"));
+    }
+
+    #[test]
+    fn defaults_and_empty_configurations() {
+        for text in ["", "  \n", "{}", r#"{"leaked_keys": []}"#] {
+            let loaded = load(text.as_bytes()).unwrap();
+            assert!(loaded.policy.keys.is_empty(), "{text:?}");
+            assert_eq!(loaded.warnings.len(), 1, "{text:?}");
+            assert_eq!(loaded.policy.mode, Mode::Enforce);
+            assert!(!loaded.policy.deny_all_calls);
+            assert_eq!(loaded.policy.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
+        }
+        let struct_number = load(br#"{"leaked_keys":["LTAIx"],"max_body_bytes": 2048.0}"#).unwrap();
+        assert_eq!(struct_number.policy.max_body_bytes, 2048);
+    }
+
+    #[test]
+    fn rejects_with_the_field_path() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("[1]", "configuration", "expected a JSON object"),
+            ("\"x\"", "configuration", "expected a JSON object"),
+            ("{", "configuration", "not valid JSON"),
+            ("{} x", "configuration", "not valid JSON"),
+            (r#"{"leaked_key": []}"#, "leaked_key", "unknown field"),
+            (
+                r#"{"mode": "enforce", "mode": "shadow"}"#,
+                "mode",
+                "given twice",
+            ),
+            (
+                r#"{"leaked_keys": "LTAIx"}"#,
+                "leaked_keys",
+                "expected an array of AccessKey IDs, found a string",
+            ),
+            (
+                r#"{"leaked_keys": {"a": 1}}"#,
+                "leaked_keys",
+                "found an object",
+            ),
+            (r#"{"leaked_keys": null}"#, "leaked_keys", "found null"),
+            (
+                r#"{"leaked_keys": ["LTAIa", "LTAIb", "LTAIc", 7]}"#,
+                "leaked_keys[3]",
+                "expected a string, found integer `7`",
+            ),
+            (
+                r#"{"leaked_keys": ["LTAIa", ""]}"#,
+                "leaked_keys[1]",
+                "must not be empty",
+            ),
+            (
+                r#"{"leaked_keys": ["LTAI a"]}"#,
+                "leaked_keys[0]",
+                "found ' '",
+            ),
+            (
+                r#"{"leaked_keys": ["LTAI-a"]}"#,
+                "leaked_keys[0]",
+                "found '-'",
+            ),
+            (
+                r#"{"leaked_keys": ["sha256:abc"]}"#,
+                "leaked_keys[0]",
+                "64 lowercase hex",
+            ),
+            (
+                r#"{"leaked_keys": ["sha256:BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD"]}"#,
+                "leaked_keys[0]",
+                "64 lowercase hex",
+            ),
+            (
+                r#"{"mode": "block"}"#,
+                "mode",
+                "expected \"enforce\" or \"shadow\", found \"block\"",
+            ),
+            (r#"{"mode": 1}"#, "mode", "found number 1"),
+            (
+                r#"{"deny_all_calls": "yes"}"#,
+                "deny_all_calls",
+                "expected a boolean, found a string",
+            ),
+            (
+                r#"{"hold_headers": 1}"#,
+                "hold_headers",
+                "expected a boolean, found number 1",
+            ),
+            (
+                r#"{"max_body_bytes": 0}"#,
+                "max_body_bytes",
+                "between 1 and",
+            ),
+            (
+                r#"{"max_body_bytes": -5}"#,
+                "max_body_bytes",
+                "a whole number",
+            ),
+            (
+                r#"{"max_body_bytes": 1.5}"#,
+                "max_body_bytes",
+                "a whole number",
+            ),
+            (
+                r#"{"extra_operations": {}}"#,
+                "extra_operations",
+                "expected an array",
+            ),
+            (
+                r#"{"extra_operations": [1]}"#,
+                "extra_operations[0]",
+                "expected an object",
+            ),
+            (
+                r#"{"extra_operations": [{"product": "nope", "actions": ["A"]}]}"#,
+                "extra_operations[0].product",
+                "unknown product \"nope\"",
+            ),
+            (
+                r#"{"extra_operations": [{"product": "ecs"}]}"#,
+                "extra_operations[0].actions",
+                "missing",
+            ),
+            (
+                r#"{"extra_operations": [{"actions": ["A"]}]}"#,
+                "extra_operations[0].product",
+                "missing",
+            ),
+            (
+                r#"{"extra_operations": [{"product": "ecs", "actions": []}]}"#,
+                "extra_operations[0].actions",
+                "at least one",
+            ),
+            (
+                r#"{"extra_operations": [{"product": "ecs", "actions": ["Ok", "Not ok"]}]}"#,
+                "extra_operations[0].actions[1]",
+                "not an action name",
+            ),
+            (
+                r#"{"extra_operations": [{"product": "ecs", "actions": ["A"], "x": 1}]}"#,
+                "extra_operations[0].x",
+                "unknown field",
+            ),
+            (r#"{"endpoints": []}"#, "endpoints", "expected an object"),
+            (
+                r#"{"endpoints": {"api.example": "nope"}}"#,
+                "endpoints.\"api.example\"",
+                "unknown product",
+            ),
+            (
+                r#"{"endpoints": {"api.example:443": "ecs"}}"#,
+                "endpoints.\"api.example:443\"",
+                "expected a host name",
+            ),
+            (
+                r#"{"endpoints": {"a*.example": "ecs"}}"#,
+                "endpoints.\"a*.example\"",
+                "expected a host name",
+            ),
+            (
+                r#"{"endpoints": {"": "ecs"}}"#,
+                "endpoints.\"\"",
+                "expected a host name",
+            ),
+            (
+                r#"{"endpoints": {"api.example": 3}}"#,
+                "endpoints.\"api.example\"",
+                "expected a product id",
+            ),
+        ];
+        for (text, path, problem) in cases {
+            let err = load(text.as_bytes()).expect_err(text);
+            assert_eq!(err.path, *path, "{text}: {err}");
+            assert!(err.problem.contains(problem), "{text}: {err}");
+            assert!(err.to_string().starts_with(&format!("{path}: ")));
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! The policy core: everything akguard decides, with no proxy-wasm import. The filter
+//! adapter and the command-line tool both drive it; it is tested natively.
+
+pub mod authorization;
+pub mod catalog;
+pub mod check;
+pub mod config;
+pub mod decision;
+pub mod endpoints;
+pub mod keyset;
+pub mod mask;
+pub mod params;
+pub mod percent;
+pub mod reply;
+pub mod request;

@@ -1,0 +1,132 @@
+//! The per-request context: hands headers and body chunks to the core's [`RequestCheck`] and
+//! carries out its steps.
+
+use super::metrics::{Counter, Metrics};
+use crate::core::check::{Denial, RequestCheck, Step};
+use crate::core::config::{Mode, Policy};
+use crate::core::decision::Rule;
+use crate::core::reply::generated_request_id;
+use log::warn;
+use proxy_wasm::traits::{Context, HttpContext};
+use proxy_wasm::types::Action;
+use std::rc::Rc;
+
+pub struct AkguardHttp {
+    policy: Rc<Policy>,
+    metrics: Metrics,
+    seed: u64,
+    context_id: u32,
+    check: Option<RequestCheck>,
+    body_read: usize,
+    leaked_counted: bool,
+}
+
+impl AkguardHttp {
+    pub fn new(policy: Rc<Policy>, metrics: Metrics, seed: u64, context_id: u32) -> Self {
+        AkguardHttp {
+            policy,
+            metrics,
+            seed,
+            context_id,
+            check: None,
+            body_read: 0,
+            leaked_counted: false,
+        }
+    }
+
+    fn note_leaked(&mut self, seen: bool) {
+        if seen && !self.leaked_counted {
+            self.leaked_counted = true;
+            self.metrics.count(Counter::LeakedKeySeen);
+        }
+    }
+
+    /// Carries out a step.
+    fn act(&mut self, step: Step) -> Action {
+        match step {
+            Step::Allow => {
+                self.check = None;
+                Action::Continue
+            }
+            Step::ReadBody => Action::Pause,
+            Step::Deny(denial) => {
+                self.check = None;
+                self.deny(&denial)
+            }
+        }
+    }
+
+    fn deny(&self, denial: &Denial) -> Action {
+        let fallback = generated_request_id(self.seed, u64::from(self.context_id));
+        let request_id = denial.request_id.clone().unwrap_or(fallback);
+        warn!("{}", denial.log_line(&request_id));
+        if denial.rule == Rule::BodyTooLarge {
+            self.metrics.count(Counter::BodyTooLarge);
+        }
+        match denial.mode {
+            Mode::Shadow => {
+                self.metrics.count(Counter::ShadowDenied);
+                Action::Continue
+            }
+            Mode::Enforce => {
+                self.metrics.count(Counter::Denied);
+                let reply = denial.reply(&request_id);
+                let headers: Vec<(&str, &str)> = reply
+                    .headers
+                    .iter()
+                    .map(|(n, v)| (*n, v.as_str()))
+                    .collect();
+                self.send_http_response(reply.status, headers, Some(reply.body.as_bytes()));
+                Action::Pause
+            }
+        }
+    }
+}
+
+impl Context for AkguardHttp {}
+
+impl HttpContext for AkguardHttp {
+    fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+        self.metrics.count(Counter::RequestsChecked);
+        let headers = self.get_http_request_headers_bytes();
+        let started = RequestCheck::start(&self.policy, &headers, end_of_stream);
+        self.note_leaked(started.leaked_key_seen);
+        self.check = started.check;
+        match self.act(started.step) {
+            // Without `hold_headers`, the headers go on while the body is held: Envoy only
+            // delivers body callbacks after a header-phase pause when the filter is set up
+            // with `allow_on_headers_stop_iteration`.
+            Action::Pause if self.check.is_some() && !self.policy.hold_headers => Action::Continue,
+            action => action,
+        }
+    }
+
+    fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        let Some(mut check) = self.check.take() else {
+            return Action::Continue;
+        };
+        let limit = self.policy.max_body_bytes + 1;
+        let wanted = body_size.min(limit).saturating_sub(self.body_read);
+        let chunk = if wanted > 0 {
+            self.get_http_request_body(self.body_read, wanted)
+                .unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        self.body_read += chunk.len();
+        let step = check.body(&self.policy, &chunk, end_of_stream);
+        self.note_leaked(check.leaked_key_seen());
+        self.check = Some(check);
+        self.act(step)
+    }
+
+    fn on_http_request_trailers(&mut self, _num_trailers: usize) -> Action {
+        let Some(mut check) = self.check.take() else {
+            return Action::Continue;
+        };
+        let step = check.finish(&self.policy);
+        self.note_leaked(check.leaked_key_seen());
+        self.check = Some(check);
+        self.act(step)
+    }
+}

@@ -1,0 +1,92 @@
+//! The root context: applies a configuration (through the core's validation) and creates the
+//! per-request contexts, which share the accepted policy.
+
+use super::http::AkguardHttp;
+use super::metrics::{Counter, Metrics};
+use crate::core::config;
+use crate::core::config::Policy;
+use log::{error, info, warn};
+use proxy_wasm::traits::{Context, HttpContext, RootContext};
+use proxy_wasm::types::ContextType;
+use std::rc::Rc;
+use std::time::UNIX_EPOCH;
+
+pub struct AkguardRoot {
+    policy: Rc<Policy>,
+    metrics: Metrics,
+    seed: u64,
+}
+
+impl AkguardRoot {
+    pub fn new() -> Self {
+        AkguardRoot {
+            policy: Rc::new(empty_policy()),
+            metrics: Metrics::define(),
+            seed: 0,
+        }
+    }
+}
+
+/// The policy in force before any configuration is accepted: nothing is leaked.
+fn empty_policy() -> Policy {
+    match config::load(b"") {
+        Ok(loaded) => loaded.policy,
+        Err(e) => {
+            error!("akguard: {e}");
+            // The embedded list is checked by the tests; without it no policy can be built.
+            std::process::abort()
+        }
+    }
+}
+
+impl Context for AkguardRoot {}
+
+impl RootContext for AkguardRoot {
+    fn on_configure(&mut self, _size: usize) -> bool {
+        let bytes = self.get_plugin_configuration().unwrap_or_default();
+        match config::load(&bytes) {
+            Ok(loaded) => {
+                for warning in &loaded.warnings {
+                    warn!("akguard configuration: {warning}");
+                }
+                let p = &loaded.policy;
+                info!(
+                    "akguard configuration accepted: leaked_keys={} (distinct {}) mode={} deny_all_calls={} extra_operations={} endpoints={} max_body_bytes={}",
+                    p.keys_given,
+                    p.keys.len(),
+                    p.mode.label(),
+                    p.deny_all_calls,
+                    p.extra_operations,
+                    p.endpoints.len(),
+                    p.max_body_bytes
+                );
+                self.metrics.set_keys_loaded(p.keys.len());
+                self.policy = Rc::new(loaded.policy);
+                self.seed = self
+                    .get_current_time()
+                    .duration_since(UNIX_EPOCH)
+                    .map(|d| d.as_nanos() as u64)
+                    .unwrap_or_default();
+                true
+            }
+            Err(e) => {
+                self.metrics.count(Counter::ConfigRejected);
+                error!("akguard configuration rejected: {e}");
+                false
+            }
+        }
+    }
+
+    fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
+        Some(Box::new(AkguardHttp::new(
+            Rc::clone(&self.policy),
+            self.metrics,
+            self.seed,
+            context_id,
+        )))
+    }
+
+    fn get_type(&self) -> Option<ContextType> {
+        Some(ContextType::HttpContext)
+    }
+}
