@@ -29,6 +29,7 @@ pub const FIELDS: &[&str] = &[
     "endpoints",
     "max_body_bytes",
     "hold_headers",
+    "leaked_keys_packed",
 ];
 
 /// Enforce denies; shadow decides, counts and logs, and lets the request pass.
@@ -82,7 +83,8 @@ pub struct Policy {
     /// Hold the request headers, not only the body, while a form body is read. Needs
     /// Envoy's `allow_on_headers_stop_iteration: true` on the filter.
     pub hold_headers: bool,
-    /// Number of `leaked_keys` entries given (before removing duplicates).
+    /// Number of `leaked_keys` and `leaked_keys_packed` entries given (before removing
+    /// duplicates).
     pub keys_given: usize,
     /// Number of operations added by `extra_operations`.
     pub extra_operations: usize,
@@ -117,14 +119,22 @@ fn serde_problem(err: &serde_json::Error) -> String {
     text.strip_suffix(&suffix).unwrap_or(&text).to_string()
 }
 
-/// Checks one `leaked_keys` entry and adds it to the set.
-fn add_key_entry(entry: &str, builder: &mut KeySetBuilder) -> Result<(), String> {
+/// One valid `leaked_keys` entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeyEntry<'a> {
+    /// A plain AccessKey ID.
+    Plain(&'a str),
+    /// A `sha256:` entry's digest.
+    Digest([u8; 32]),
+}
+
+/// Checks one `leaked_keys` entry: a plain AccessKey ID or `sha256:<64 lowercase hex>`.
+pub fn parse_key_entry(entry: &str) -> Result<KeyEntry<'_>, String> {
     if let Some(hex) = entry.strip_prefix("sha256:") {
         let digest = parse_digest(hex).ok_or_else(|| {
             "a sha256 entry must be \"sha256:\" followed by 64 lowercase hex digits".to_string()
         })?;
-        builder.add_digest(&digest);
-        return Ok(());
+        return Ok(KeyEntry::Digest(digest));
     }
     if entry.is_empty() {
         return Err("an AccessKey ID must not be empty".into());
@@ -142,7 +152,15 @@ fn add_key_entry(entry: &str, builder: &mut KeySetBuilder) -> Result<(), String>
             "an AccessKey ID holds only ASCII letters, digits and '.', found {bad:?}"
         ));
     }
-    builder.add_plain(entry.as_bytes());
+    Ok(KeyEntry::Plain(entry))
+}
+
+/// Checks one `leaked_keys` entry and adds it to the set.
+fn add_key_entry(entry: &str, builder: &mut KeySetBuilder) -> Result<(), String> {
+    match parse_key_entry(entry)? {
+        KeyEntry::Plain(key) => builder.add_plain(key.as_bytes()),
+        KeyEntry::Digest(digest) => builder.add_digest(&digest),
+    }
     Ok(())
 }
 
@@ -248,10 +266,81 @@ impl KeysSeed<'_> {
     }
 }
 
+/// Decodes `leaked_keys_packed` (see [`super::packed`]) straight into the builder.
+struct PackedSeed<'a> {
+    builder: &'a mut KeySetBuilder,
+    count: &'a mut usize,
+    error: &'a RefCell<Option<ConfigError>>,
+}
+
+impl<'de> DeserializeSeed<'de> for PackedSeed<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
+        de.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PackedSeed<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a base64 string")
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<(), E> {
+        let builder = self.builder;
+        builder.reserve_digests(text.len() / 4 * 3 / super::packed::ENTRY_BYTES);
+        match super::packed::decode(text, &mut |entry| builder.add_digest_prefix(entry)) {
+            Ok(n) => {
+                *self.count += n;
+                Ok(())
+            }
+            Err(problem) => {
+                self.error
+                    .replace(Some(ConfigError::new("leaked_keys_packed", problem)));
+                Err(E::custom("leaked_keys_packed"))
+            }
+        }
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        self.fail("an object")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        self.fail("an array")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.fail("null")
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
+        self.fail(&format!("boolean {v}"))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+        self.fail(&format!("number {v}"))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        self.fail(&format!("number {v}"))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        self.fail(&format!("number {v}"))
+    }
+}
+
+impl PackedSeed<'_> {
+    fn fail<E: de::Error>(&self, found: &str) -> Result<(), E> {
+        self.error.replace(Some(ConfigError::new(
+            "leaked_keys_packed",
+            format!("expected a base64 string, found {found}"),
+        )));
+        Err(E::custom("leaked_keys_packed"))
+    }
+}
+
 /// The raw top level: `leaked_keys` already in the builder, other fields as JSON values.
 struct TopLevel<'a> {
     builder: &'a mut KeySetBuilder,
     key_count: &'a mut usize,
+    packed_count: &'a mut usize,
     fields: &'a mut Vec<(String, Value)>,
     error: &'a RefCell<Option<ConfigError>>,
 }
@@ -282,6 +371,12 @@ impl<'de> Visitor<'de> for TopLevel<'_> {
                 map.next_value_seed(KeysSeed {
                     builder: self.builder,
                     count: self.key_count,
+                    error: self.error,
+                })?;
+            } else if name == "leaked_keys_packed" {
+                map.next_value_seed(PackedSeed {
+                    builder: self.builder,
+                    count: self.packed_count,
                     error: self.error,
                 })?;
             } else {
@@ -407,6 +502,7 @@ pub fn load(bytes: &[u8]) -> Result<Loaded, ConfigError> {
     let mut catalog = Catalog::embedded().map_err(|e| ConfigError::new("(embedded list)", e))?;
     let mut builder = KeySetBuilder::with_capacity(bytes.len() / 26);
     let mut key_count = 0usize;
+    let mut packed_count = 0usize;
     let mut fields: Vec<(String, Value)> = Vec::new();
     let mut saw_keys = false;
     if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -419,6 +515,7 @@ pub fn load(bytes: &[u8]) -> Result<Loaded, ConfigError> {
         let result = TopLevel {
             builder: &mut builder,
             key_count: &mut key_count,
+            packed_count: &mut packed_count,
             fields: &mut fields,
             error: &error,
         }
@@ -441,6 +538,7 @@ pub fn load(bytes: &[u8]) -> Result<Loaded, ConfigError> {
             };
             return Err(ConfigError::new("configuration", problem));
         }
+        key_count += packed_count;
         saw_keys = key_count > 0;
     }
     let mut mode = Mode::Enforce;
@@ -549,6 +647,49 @@ mod tests {
         assert_eq!(p.extra_operations, 1);
         let ecs = p.catalog.product_index("ecs").unwrap();
         assert!(p.catalog.is_listed(ecs, b"describeinstances"));
+    }
+
+    #[test]
+    fn accepts_leaked_keys_packed_alongside_leaked_keys() {
+        let block =
+            super::super::packed::encode_entries(["LTAI5tPackedKey01", DIGEST, "STS.packed"])
+                .unwrap();
+        let text =
+            format!(r#"{{"leaked_keys_packed": "{block}", "leaked_keys": ["LTAI5tPlainKey01"]}}"#);
+        let p = load(text.as_bytes()).unwrap().policy;
+        assert_eq!(p.keys_given, 4);
+        assert_eq!(p.keys.len(), 4);
+        for key in ["LTAI5tPackedKey01", "abc", "STS.packed", "LTAI5tPlainKey01"] {
+            assert!(p.keys.contains(key.as_bytes()), "{key}");
+        }
+        assert!(!p.keys.contains(b"LTAI5tPackedKey02"));
+        let empty = load(br#"{"leaked_keys_packed": ""}"#).unwrap();
+        assert!(empty.policy.keys.is_empty());
+        assert_eq!(empty.warnings.len(), 1);
+    }
+
+    #[test]
+    fn rejects_bad_leaked_keys_packed() {
+        for (text, problem) in [
+            (
+                r#"{"leaked_keys_packed": ["x"]}"#,
+                "expected a base64 string, found an array",
+            ),
+            (
+                r#"{"leaked_keys_packed": 1}"#,
+                "expected a base64 string, found number 1",
+            ),
+            (r#"{"leaked_keys_packed": "ungW"}"#, "multiple of 8"),
+            (
+                r#"{"leaked_keys_packed": "ungWv48Bz+o"}"#,
+                "not canonical base64",
+            ),
+            (r#"{"leaked_keys_packed": "ungW-v48Bz+o="}"#, "not base64"),
+        ] {
+            let err = load(text.as_bytes()).expect_err(text);
+            assert_eq!(err.path, "leaked_keys_packed", "{text}: {err}");
+            assert!(err.problem.contains(problem), "{text}: {err}");
+        }
     }
 
     #[test]

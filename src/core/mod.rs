@@ -9,6 +9,7 @@ pub mod decision;
 pub mod endpoints;
 pub mod keyset;
 pub mod mask;
+pub mod packed;
 pub mod params;
 pub mod percent;
 pub mod reply;
