@@ -5,11 +5,13 @@
 //! an entry plus half a byte of index), so a million keys take about 8.5 MB whatever their
 //! length, and the table is built in place from the collected fingerprints. Plain IDs are
 //! fingerprinted with a fast keyed hash; `sha256:` entries by the first 8 bytes of their digest,
-//! and a request's key is hashed with SHA-256 only when the set holds such entries. A
+//! and a request's key is hashed with SHA-256 only when the set holds such entries (the last
+//! few such lookups are remembered, by exact key bytes). A
 //! fingerprint match on a key that is not in the set is possible with probability about
 //! `n / 2^64` per lookup; it can only make a clean key look leaked, never the reverse.
 
 use sha2::{Digest, Sha256};
+use std::sync::Mutex;
 
 const SEED: u64 = 0x9e37_79b9_7f4a_7c15;
 const MUL: u64 = 0xff51_afd7_ed55_8ccd;
@@ -150,18 +152,78 @@ impl KeySetBuilder {
     }
 
     pub fn build(self) -> KeySet {
+        let digests = FingerprintTable::build(self.digests);
         KeySet {
             plain: FingerprintTable::build(self.plain),
-            digests: FingerprintTable::build(self.digests),
+            memo: DigestMemo::for_table(&digests),
+            digests,
+        }
+    }
+}
+
+/// Longest key whose digest lookup is remembered.
+const MEMO_KEY_BYTES: usize = 40;
+/// Remembered digest lookups.
+const MEMO_SLOTS: usize = 64;
+
+#[derive(Clone, Copy, Debug)]
+struct MemoSlot {
+    len: u8,
+    key: [u8; MEMO_KEY_BYTES],
+    leaked: bool,
+}
+
+/// The last digest lookups, by exact key bytes: a client sends the same key again and again,
+/// and SHA-256 costs more than the rest of a clean request's check. Only a byte-for-byte
+/// equal key reuses an answer; a busy lock just skips the memo.
+#[derive(Debug, Default)]
+struct DigestMemo(Mutex<Vec<MemoSlot>>);
+
+impl DigestMemo {
+    fn for_table(digests: &FingerprintTable) -> Self {
+        let slots = if digests.len() == 0 { 0 } else { MEMO_SLOTS };
+        let empty = MemoSlot {
+            len: 0,
+            key: [0; MEMO_KEY_BYTES],
+            leaked: false,
+        };
+        DigestMemo(Mutex::new(vec![empty; slots]))
+    }
+
+    fn get(&self, slot: usize, key: &[u8]) -> Option<bool> {
+        let memo = self.0.try_lock().ok()?;
+        let found = memo.get(slot)?;
+        (usize::from(found.len) == key.len() && found.key[..key.len()] == *key)
+            .then_some(found.leaked)
+    }
+
+    fn put(&self, slot: usize, key: &[u8], leaked: bool) {
+        if let Ok(mut memo) = self.0.try_lock() {
+            if let Some(entry) = memo.get_mut(slot) {
+                entry.len = key.len() as u8;
+                entry.key[..key.len()].copy_from_slice(key);
+                entry.leaked = leaked;
+            }
         }
     }
 }
 
 /// The set of leaked AccessKey IDs.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub struct KeySet {
     plain: FingerprintTable,
     digests: FingerprintTable,
+    memo: DigestMemo,
+}
+
+impl Clone for KeySet {
+    fn clone(&self) -> Self {
+        KeySet {
+            plain: self.plain.clone(),
+            digests: self.digests.clone(),
+            memo: DigestMemo::for_table(&self.digests),
+        }
+    }
 }
 
 impl KeySet {
@@ -171,10 +233,25 @@ impl KeySet {
         if key.is_empty() {
             return false;
         }
-        if self.plain.contains(plain_fingerprint(key)) {
+        let fingerprint = plain_fingerprint(key);
+        if self.plain.contains(fingerprint) {
             return true;
         }
-        !self.digests.sorted.is_empty() && self.digests.contains(digest_fingerprint(&sha256(key)))
+        if self.digests.len() == 0 {
+            return false;
+        }
+        let remembered = key.len() <= MEMO_KEY_BYTES;
+        let slot = (fingerprint % MEMO_SLOTS as u64) as usize;
+        if remembered {
+            if let Some(leaked) = self.memo.get(slot, key) {
+                return leaked;
+            }
+        }
+        let leaked = self.digests.contains(digest_fingerprint(&sha256(key)));
+        if remembered {
+            self.memo.put(slot, key, leaked);
+        }
+        leaked
     }
 
     /// Number of distinct entries.
@@ -219,6 +296,17 @@ mod tests {
         for i in 5000..20000 {
             assert!(!set.contains(key(i).as_bytes()), "key {i}");
         }
+        // Again, in another order: remembered digest lookups give the same answers.
+        for i in (0..20000).rev() {
+            assert_eq!(set.contains(key(i).as_bytes()), i < 5000, "key {i}");
+            assert_eq!(
+                set.clone().contains(key(i).as_bytes()),
+                i < 5000,
+                "clone, key {i}"
+            );
+        }
+        let long = "L".repeat(MEMO_KEY_BYTES + 1);
+        assert!(!set.contains(long.as_bytes()));
         assert!(!set.contains(b""));
         assert!(!set.contains(key(2).to_lowercase().as_bytes()));
         assert!(!set.contains(format!("{} ", key(2)).as_bytes()));
@@ -252,6 +340,27 @@ mod tests {
         let set = builder.build();
         assert!(set.contains(b"LTAI5tPackedKey"));
         assert!(!set.contains(b"LTAI5tPackedKez"));
+    }
+
+    #[test]
+    fn a_remembered_lookup_answers_only_the_same_bytes() {
+        let mut builder = KeySetBuilder::default();
+        builder.add_digest(&sha256(b"LTAI5tHashedKey01"));
+        let set = builder.build();
+        for _ in 0..2 {
+            assert!(set.contains(b"LTAI5tHashedKey01"));
+            assert!(!set.contains(b"LTAI5tHashedKey0"));
+            assert!(!set.contains(b"LTAI5tHashedKey011"));
+            assert!(!set.contains(b"LTAI5tHashedKey02"));
+        }
+        let long = format!("{}Key", "L".repeat(MEMO_KEY_BYTES));
+        let mut builder = KeySetBuilder::default();
+        builder.add_digest(&sha256(long.as_bytes()));
+        let set = builder.build();
+        for _ in 0..2 {
+            assert!(set.contains(long.as_bytes()));
+            assert!(!set.contains(&long.as_bytes()[..MEMO_KEY_BYTES]));
+        }
     }
 
     #[test]
