@@ -63,6 +63,19 @@ def empty_filter(module, read_headers=False):
     return wasm_filter("empty", module, "", "empty")
 
 
+def buffer_filter():
+    """Reads the whole request before the route answers: without it, direct_response replies
+    as soon as the headers arrive and Envoy closes the connection on a request whose body is
+    still coming."""
+    return {
+        "name": "envoy.filters.http.buffer",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer",
+            "max_request_bytes": 65536,
+        },
+    }
+
+
 def _header(name, match):
     return {"header": {"name": name, "string_match": match}}
 
