@@ -57,10 +57,9 @@ def akguard_filter(module, configuration, vm_id):
     return wasm_filter("akguard", module, json.dumps(configuration), vm_id)
 
 
-def empty_filter(module, read_headers=False):
-    if read_headers:
-        return wasm_filter("empty", module, "read-headers", "empty-headers")
-    return wasm_filter("empty", module, "", "empty")
+def empty_filter(module, reads=""):
+    """The empty filter; `reads` is "", "read-headers" or "read-4-headers"."""
+    return wasm_filter("empty", module, reads, f"empty-{reads}")
 
 
 def buffer_filter():
