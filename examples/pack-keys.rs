@@ -20,7 +20,11 @@ fn main() -> ExitCode {
             }
         }
     }
-    let entries: Vec<&str> = lines.iter().map(|l| l.trim()).filter(|l| !l.is_empty()).collect();
+    let entries: Vec<&str> = lines
+        .iter()
+        .map(|l| l.trim())
+        .filter(|l| !l.is_empty())
+        .collect();
     let block = match packed::encode_entries(entries.iter().copied()) {
         Ok(block) => block,
         Err(e) => {
