@@ -3,6 +3,8 @@
 //! case), and each request style's exchange with the proxy: actions returned, local reply,
 //! what reached the upstream, counters and log lines.
 
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
 mod common;
 mod harness;
 
@@ -55,7 +57,7 @@ fn log_field<'a>(line: &'a str, name: &str) -> Option<&'a str> {
         .find_map(|part| part.strip_prefix(name)?.strip_prefix('='))
 }
 
-fn deny_lines<'a>(vm: &'a Vm, id: u32) -> Vec<&'a LogLine> {
+fn deny_lines(vm: &Vm, id: u32) -> Vec<&LogLine> {
     vm.logs_of(id)
         .into_iter()
         .filter(|l| {

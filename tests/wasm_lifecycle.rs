@@ -2,6 +2,8 @@
 //! VM start, configuration accepted or rejected with the field path, and re-configuration
 //! through a new root context, as Envoy does on a configuration update.
 
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
 mod common;
 mod harness;
 

@@ -28,24 +28,24 @@ pub struct Request {
 
 impl Request {
     /// A request with its pseudo-headers, as Envoy hands them to filters.
-    pub fn new(method: &str, authority: &str, path: impl AsRef<[u8]>) -> Request {
+    pub fn new(method: &str, authority: impl AsRef<[u8]>, path: impl AsRef<[u8]>) -> Request {
         Request {
             headers: vec![
                 (":method".into(), method.as_bytes().to_vec()),
                 (":scheme".into(), b"http".to_vec()),
-                (":authority".into(), authority.as_bytes().to_vec()),
+                (":authority".into(), authority.as_ref().to_vec()),
                 (":path".into(), path.as_ref().to_vec()),
             ],
             ..Request::default()
         }
     }
 
-    pub fn get(authority: &str, path: impl AsRef<[u8]>) -> Request {
+    pub fn get(authority: impl AsRef<[u8]>, path: impl AsRef<[u8]>) -> Request {
         Request::new("GET", authority, path)
     }
 
     /// A POST whose body is form-encoded.
-    pub fn form(authority: &str, path: impl AsRef<[u8]>) -> Request {
+    pub fn form(authority: impl AsRef<[u8]>, path: impl AsRef<[u8]>) -> Request {
         Request::new("POST", authority, path)
             .header("content-type", "application/x-www-form-urlencoded")
     }
