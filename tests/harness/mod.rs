@@ -1,7 +1,8 @@
 //! A fake proxy for the wasm tests: runs the release module
 //! (`target/wasm32-wasip1/release/akguard.wasm`, built by `./build.sh build`) under wasmtime
-//! and drives it through the proxy-wasm ABI 0.2.1 the way Envoy does. A missing or stale
-//! module fails the test with a message saying how to build it; it is never skipped.
+//! and drives it through the proxy-wasm ABI 0.2.1 the way Envoy does. A missing module, or
+//! one older than `src/` or `policies/`, fails the test with a message saying how to build
+//! it; it is never skipped. `AKGUARD_WASM=path` runs another build of the module.
 //!
 //! ```ignore
 //! mod harness;
@@ -36,15 +37,19 @@
 mod abi;
 mod guest;
 mod host;
+mod host_data;
+mod host_http;
 mod module;
+mod request;
 mod state;
 mod vm;
 mod wasi;
 
 pub use abi::{Action, LogLevel, MetricKind};
 pub use module::{compile, module_path, read_module, release_module, Loaded};
+pub use request::Request;
 pub use state::{
     CallResponse, Callback, Forwarded, HostState, HttpCall, LocalResponse, LogLine, Phase, Root,
     Stat, Stream,
 };
-pub use vm::{Plugin, Request, Vm};
+pub use vm::{Plugin, Vm};

@@ -25,12 +25,16 @@ fn manifest_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Where the module under test is.
+/// Where the module under test is: `AKGUARD_WASM`, else the release build in the target
+/// directory (`CARGO_TARGET_DIR` when set).
 pub fn module_path() -> PathBuf {
-    match std::env::var_os("AKGUARD_WASM") {
-        Some(path) => PathBuf::from(path),
-        None => manifest_dir().join("target/wasm32-wasip1/release/akguard.wasm"),
+    if let Some(path) = std::env::var_os("AKGUARD_WASM") {
+        return PathBuf::from(path);
     }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(|dir| manifest_dir().join(dir))
+        .unwrap_or_else(|| manifest_dir().join("target"));
+    target.join("wasm32-wasip1/release/akguard.wasm")
 }
 
 /// The release module, compiled once for the whole test binary. Panics with a message

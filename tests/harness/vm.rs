@@ -3,6 +3,7 @@
 
 use super::abi::{Action, LogLevel, MetricKind};
 use super::module::{release_module, Loaded};
+use super::request::Request;
 use super::state::{CallResponse, Callback, HostState, LogLine, Phase, Progress, Root, Stream};
 use wasmtime::{Instance, Memory, Store, TypedFunc, WasmParams, WasmResults};
 
@@ -16,59 +17,6 @@ pub struct Plugin {
     pub started: bool,
     /// `proxy_on_configure` returned true.
     pub configured: bool,
-}
-
-/// One request as a client sends it: headers, body chunks, trailers.
-#[derive(Clone, Debug, Default)]
-pub struct Request {
-    pub headers: Pairs,
-    pub body: Vec<Vec<u8>>,
-    pub trailers: Pairs,
-}
-
-impl Request {
-    /// A request with its pseudo-headers, as Envoy hands them to filters.
-    pub fn new(method: &str, authority: impl AsRef<[u8]>, path: impl AsRef<[u8]>) -> Request {
-        Request {
-            headers: vec![
-                (":method".into(), method.as_bytes().to_vec()),
-                (":scheme".into(), b"http".to_vec()),
-                (":authority".into(), authority.as_ref().to_vec()),
-                (":path".into(), path.as_ref().to_vec()),
-            ],
-            ..Request::default()
-        }
-    }
-
-    pub fn get(authority: impl AsRef<[u8]>, path: impl AsRef<[u8]>) -> Request {
-        Request::new("GET", authority, path)
-    }
-
-    /// A POST whose body is form-encoded.
-    pub fn form(authority: impl AsRef<[u8]>, path: impl AsRef<[u8]>) -> Request {
-        Request::new("POST", authority, path)
-            .header("content-type", "application/x-www-form-urlencoded")
-    }
-
-    /// Adds a header (the name lower-cased, as Envoy keeps them).
-    pub fn header(mut self, name: &str, value: impl AsRef<[u8]>) -> Request {
-        self.headers
-            .push((name.to_ascii_lowercase(), value.as_ref().to_vec()));
-        self
-    }
-
-    /// Adds a body chunk.
-    pub fn chunk(mut self, bytes: impl AsRef<[u8]>) -> Request {
-        self.body.push(bytes.as_ref().to_vec());
-        self
-    }
-
-    /// Adds a trailer.
-    pub fn trailer(mut self, name: &str, value: impl AsRef<[u8]>) -> Request {
-        self.trailers
-            .push((name.to_ascii_lowercase(), value.as_ref().to_vec()));
-        self
-    }
 }
 
 /// One instance of the module, with the host state of a small fake proxy around it.
