@@ -389,6 +389,8 @@ fn clean_form_body_is_held_then_let_through_whole() {
             ]
         );
         assert!(stream.passed(), "{:?}", stream.forwarded);
+        // Let through by the last body callback's Continue, not by proxy_continue_stream.
+        assert_eq!(stream.resumed, 0);
         assert_eq!(stream.forwarded.body, request.body.concat());
         assert_eq!(stream.body_bytes_read(), request.body.concat().len());
         assert_eq!(counters(&vm), [1, 0, 0, 0]);

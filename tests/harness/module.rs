@@ -49,8 +49,12 @@ pub fn release_module() -> &'static Loaded {
             }
             Ok(bytes)
         });
+        let clock = std::time::Instant::now();
         match checked.and_then(|bytes| compile(&bytes)) {
-            Ok(loaded) => loaded,
+            Ok(loaded) => {
+                println!("compiled {} in {:?}", path.display(), clock.elapsed());
+                loaded
+            }
             Err(problem) => panic!("{problem}"),
         }
     })
