@@ -1,8 +1,8 @@
 //! The `env.proxy_*` host functions of the proxy-wasm ABI 0.2.1, as a small fake proxy:
 //! the import table, and logging, clock, tick period, effective context and `proxy_done`.
-//! Stream calls are in `host_http`, properties, shared data and metrics in `host_data`. gRPC, shared queues,
-//! foreign functions and `proxy_get_status` answer `Unimplemented` and are recorded in
-//! [`HostState::unimplemented`].
+//! Stream calls are in `host_http`; properties, shared data and metrics in `host_data`.
+//! gRPC, shared queues, foreign functions and `proxy_get_status` answer `Unimplemented` and
+//! are recorded in [`HostState::unimplemented`].
 
 use super::abi::{LogLevel, Status};
 use super::guest::{finish, read, write_u32, write_u64, Call, Fault};

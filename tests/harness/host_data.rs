@@ -1,7 +1,6 @@
 //! Host calls on the proxy's data: properties, shared data and metrics.
 
-use super::abi::MetricKind;
-use super::abi::Status;
+use super::abi::{MetricKind, Status};
 use super::guest::{give, read, read_text, write_u32, write_u64, Call, Fault};
 use super::state::{HostState, Stat};
 
@@ -36,6 +35,7 @@ fn property(state: &mut HostState, path: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
+/// `proxy_get_property`.
 pub fn get_property(
     c: &mut Call<'_>,
     ptr: i32,
@@ -48,6 +48,7 @@ pub fn get_property(
     give(c, &value, ptr_ptr, size_ptr)
 }
 
+/// `proxy_set_property`.
 pub fn set_property(
     c: &mut Call<'_>,
     ptr: i32,
@@ -61,6 +62,7 @@ pub fn set_property(
     Ok(())
 }
 
+/// `proxy_get_shared_data`: the value and its CAS number.
 pub fn get_shared_data(
     c: &mut Call<'_>,
     kptr: i32,
@@ -80,6 +82,7 @@ pub fn get_shared_data(
     write_u32(c, cas_ptr, cas)
 }
 
+/// `proxy_set_shared_data`: a non-zero CAS must match the current one.
 pub fn set_shared_data(
     c: &mut Call<'_>,
     kptr: i32,
@@ -99,6 +102,7 @@ pub fn set_shared_data(
     Ok(())
 }
 
+/// `proxy_define_metric`: a new id per call; ids of one name and kind share a stat.
 pub fn define_metric(
     c: &mut Call<'_>,
     kind: i32,
@@ -131,11 +135,13 @@ pub fn define_metric(
     write_u32(c, id_ptr, id)
 }
 
+/// The stat behind a metric id.
 fn stat_mut(state: &mut HostState, id: u32) -> Result<&mut Stat, Fault> {
     let index = *state.metric_ids.get(&id).ok_or(Status::NotFound)?;
     Ok(&mut state.stats[index])
 }
 
+/// `proxy_get_metric`.
 pub fn get_metric(c: &mut Call<'_>, id: u32, ret: i32) -> Result<(), Fault> {
     let stat = stat_mut(c.data_mut(), id)?;
     if stat.kind == MetricKind::Histogram {
@@ -145,6 +151,7 @@ pub fn get_metric(c: &mut Call<'_>, id: u32, ret: i32) -> Result<(), Fault> {
     write_u64(c, ret, value)
 }
 
+/// `proxy_increment_metric`: counters only go up.
 pub fn increment_metric(state: &mut HostState, id: u32, offset: i64) -> Result<(), Fault> {
     let stat = stat_mut(state, id)?;
     match stat.kind {
@@ -155,6 +162,7 @@ pub fn increment_metric(state: &mut HostState, id: u32, offset: i64) -> Result<(
     Ok(())
 }
 
+/// `proxy_record_metric`: sets a gauge, adds a histogram sample.
 pub fn record_metric(state: &mut HostState, id: u32, value: u64) -> Result<(), Fault> {
     let stat = stat_mut(state, id)?;
     match stat.kind {

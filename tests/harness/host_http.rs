@@ -7,6 +7,8 @@ use super::state::{HostState, HttpCall, LocalResponse};
 
 type Pairs = Vec<(String, Vec<u8>)>;
 
+/// `proxy_get_buffer_bytes`: a slice of the request body, the plugin or VM configuration,
+/// or a call response body. The request-body bytes read count towards the callback's progress.
 pub fn get_buffer(
     c: &mut Call<'_>,
     kind: i32,
@@ -51,6 +53,7 @@ pub fn get_buffer(
     give(c, &bytes, ptr_ptr, size_ptr)
 }
 
+/// `proxy_set_buffer_bytes`: replaces a range of the held request body.
 pub fn set_buffer(
     c: &mut Call<'_>,
     kind: i32,
@@ -103,11 +106,13 @@ fn map_of(state: &mut HostState, map: i32) -> Result<&mut Pairs, Fault> {
     }
 }
 
+/// `proxy_get_header_map_pairs`.
 pub fn get_map_pairs(c: &mut Call<'_>, map: i32, ptr_ptr: i32, size_ptr: i32) -> Result<(), Fault> {
     let bytes = abi::serialize_map(map_of(c.data_mut(), map)?);
     give(c, &bytes, ptr_ptr, size_ptr)
 }
 
+/// `proxy_set_header_map_pairs`.
 pub fn set_map_pairs(c: &mut Call<'_>, map: i32, ptr: i32, len: i32) -> Result<(), Fault> {
     let bytes = read(c, ptr, len)?;
     let pairs = abi::deserialize_map(&bytes).ok_or(Status::BadArgument)?;
@@ -118,6 +123,7 @@ pub fn set_map_pairs(c: &mut Call<'_>, map: i32, ptr: i32, len: i32) -> Result<(
     Ok(())
 }
 
+/// `proxy_get_header_map_value`: the first value of a name, compared without regard to case.
 pub fn get_map_value(
     c: &mut Call<'_>,
     map: i32,
@@ -135,12 +141,15 @@ pub fn get_map_value(
     give(c, &value, ptr_ptr, size_ptr)
 }
 
+/// How `edit_map` changes a header map.
 pub enum Edit {
     Add,
     Replace,
     Remove,
 }
 
+/// `proxy_add_header_map_value`, `proxy_replace_header_map_value`,
+/// `proxy_remove_header_map_value`; names are stored lower-cased, as Envoy does.
 pub fn edit_map(
     c: &mut Call<'_>,
     map: i32,
@@ -173,6 +182,7 @@ pub fn edit_map(
     Ok(())
 }
 
+/// `proxy_continue_stream`: resumes the request; the proxy lets through what it holds.
 pub fn continue_stream(c: &mut Call<'_>, kind: i32) -> Result<(), Fault> {
     let state = c.data_mut();
     if kind != abi::STREAM_REQUEST {
@@ -187,6 +197,7 @@ pub fn continue_stream(c: &mut Call<'_>, kind: i32) -> Result<(), Fault> {
     Ok(())
 }
 
+/// `proxy_close_stream`: the stream is reset; no more callbacks.
 pub fn close_stream(c: &mut Call<'_>, kind: i32) -> Result<(), Fault> {
     let state = c.data_mut();
     if kind != abi::STREAM_REQUEST && kind != abi::STREAM_RESPONSE {
@@ -197,6 +208,7 @@ pub fn close_stream(c: &mut Call<'_>, kind: i32) -> Result<(), Fault> {
     Ok(())
 }
 
+/// The arguments of `proxy_send_local_response`, as (pointer, length) pairs.
 pub struct LocalParts {
     pub status: u32,
     pub details: (i32, i32),
@@ -205,6 +217,7 @@ pub struct LocalParts {
     pub grpc_status: i32,
 }
 
+/// `proxy_send_local_response`: recorded on the stream; the first one is kept.
 pub fn send_local_response(c: &mut Call<'_>, parts: LocalParts) -> Result<(), Fault> {
     let details = String::from_utf8_lossy(&read(c, parts.details.0, parts.details.1)?).into_owned();
     let body = read(c, parts.body.0, parts.body.1)?;
@@ -228,6 +241,7 @@ pub fn send_local_response(c: &mut Call<'_>, parts: LocalParts) -> Result<(), Fa
     Ok(())
 }
 
+/// The arguments of `proxy_http_call`, as (pointer, length) pairs.
 pub struct CallParts {
     pub upstream: (i32, i32),
     pub headers: (i32, i32),
@@ -236,6 +250,8 @@ pub struct CallParts {
     pub timeout_ms: u32,
 }
 
+/// `proxy_http_call`: recorded with a fresh token; [`super::Vm::http_call_response`]
+/// delivers its response.
 pub fn http_call(c: &mut Call<'_>, parts: CallParts, token_ptr: i32) -> Result<(), Fault> {
     let upstream = read_text(c, parts.upstream.0, parts.upstream.1)?;
     let headers = abi::deserialize_map(&read(c, parts.headers.0, parts.headers.1)?)
