@@ -118,13 +118,13 @@ fn data_urlencode(value: &str) -> Result<Vec<u8>, String> {
         (Some(eq), _) if at.is_none_or(|at| eq < at) => {
             let mut out = value.as_bytes()[..eq].to_vec();
             out.push(b'=');
-            out.extend(urlencode(value[eq + 1..].as_bytes()));
+            out.extend(urlencode(&value.as_bytes()[eq + 1..]));
             Ok(out)
         }
         (_, Some(at)) => {
             let mut out = Vec::new();
             if at > 0 {
-                out.extend_from_slice(value[..at].as_bytes());
+                out.extend_from_slice(&value.as_bytes()[..at]);
                 out.push(b'=');
             }
             out.extend(urlencode(&read_file(&value[at + 1..], true)?));
