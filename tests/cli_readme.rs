@@ -110,7 +110,11 @@ fn every_console_block_prints_what_the_readme_shows() {
         .filter(|(info, _)| info == "console")
         .map(|(_, body)| body)
         .collect();
-    assert!(consoles.len() >= 3, "README has {} console blocks", consoles.len());
+    assert!(
+        consoles.len() >= 3,
+        "README has {} console blocks",
+        consoles.len()
+    );
     for block in consoles {
         let steps = steps(&block);
         let mut script = String::from("exec 2>&1\n");
@@ -129,7 +133,11 @@ fn every_console_block_prints_what_the_readme_shows() {
             .unwrap();
         let text = String::from_utf8(output.stdout).unwrap();
         let got: Vec<&str> = text.split(&format!("{MARK}\n")).collect();
-        assert_eq!(got.len(), steps.len() + 1, "block did not run to the end:\n{text}");
+        assert_eq!(
+            got.len(),
+            steps.len() + 1,
+            "block did not run to the end:\n{text}"
+        );
         for (step, got) in steps.iter().zip(got) {
             assert_eq!(
                 got, step.output,
@@ -153,7 +161,10 @@ fn the_reference_tables_are_complete() {
     let text = readme();
     let names = table_names(&text);
     for field in FIELDS {
-        assert!(names.iter().any(|n| n == field), "configuration field {field} missing");
+        assert!(
+            names.iter().any(|n| n == field),
+            "configuration field {field} missing"
+        );
     }
     let rules = [
         "deny-all-calls",
@@ -196,7 +207,9 @@ fn the_reference_tables_are_complete() {
     assert_eq!(commands.len(), 5, "{commands:?}");
     for command in commands {
         assert!(
-            names.iter().any(|n| n.starts_with(&format!("akguard {command}"))),
+            names
+                .iter()
+                .any(|n| n.starts_with(&format!("akguard {command}"))),
             "subcommand {command} missing from the command table"
         );
     }
@@ -206,7 +219,11 @@ fn the_reference_tables_are_complete() {
 fn the_product_ids_and_the_operation_count_are_the_lists() {
     let text = readme();
     let catalog = Catalog::embedded().unwrap();
-    let ids: Vec<String> = catalog.products.iter().map(|p| format!("`{}`", p.id)).collect();
+    let ids: Vec<String> = catalog
+        .products
+        .iter()
+        .map(|p| format!("`{}`", p.id))
+        .collect();
     let line = format!("Product ids: {}", ids.join(", "));
     let flat = text.replace('\n', " ");
     assert!(flat.contains(&line), "README lacks: {line}");

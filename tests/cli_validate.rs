@@ -315,3 +315,46 @@ fn help_describes_the_subcommand() {
         );
     }
 }
+
+#[test]
+fn istio_and_higress_wasm_plugins_are_read() {
+    let dir = scratch("validate-wasmplugin");
+    write(
+        &dir,
+        "plugins.yaml",
+        r#"apiVersion: extensions.istio.io/v1alpha1
+kind: WasmPlugin
+metadata: {name: akguard, namespace: istio-system}
+spec:
+  url: oci://registry.example.com/akguard:0.1.0
+  pluginConfig:
+    leaked_keys: [LTAI5tLeakedKey000000001]
+    mode: shadow
+---
+apiVersion: extensions.higress.io/v1alpha1
+kind: WasmPlugin
+metadata: {name: akguard-higress, namespace: higress-system}
+spec:
+  url: oci://registry.example.com/akguard:0.1.0
+  defaultConfig:
+    leaked_keys: [STS.Temp01]
+    max_body_bytes: 0
+---
+apiVersion: extensions.istio.io/v1alpha1
+kind: WasmPlugin
+metadata: {name: other}
+spec:
+  url: oci://registry.example.com/other:1
+"#,
+    );
+    let got = run_in(&dir, &["validate", "--envoy", "plugins.yaml"], None);
+    expect_code(&got, 1, "one invalid WasmPlugin");
+    assert_eq!(
+        got.stdout,
+        "plugins.yaml [akguard]: valid: leaked_keys=1 (distinct 1) mode=shadow deny_all_calls=false extra_operations=0 endpoints=0 max_body_bytes=1048576 hold_headers=false\n"
+    );
+    assert_eq!(
+        got.stderr,
+        "plugins.yaml [akguard-higress]: max_body_bytes: must be between 1 and 67108864, found 0\n"
+    );
+}

@@ -1,8 +1,10 @@
 //! Finds the Wasm HTTP filters in an Envoy configuration (a bootstrap, a listener, an ECDS
 //! resource file; YAML or JSON, one or several documents) and takes out the configuration
 //! each hands its plugin: a `google.protobuf.StringValue` as its text, a
-//! `google.protobuf.Struct` as JSON, as Envoy does.
+//! `google.protobuf.Struct` as JSON, as Envoy does. Istio and Higress `WasmPlugin` resources
+//! count as the filters they become (see [`super::wasm_plugin`]).
 
+use super::wasm_plugin;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -152,7 +154,20 @@ pub fn wasm_filters(text: &str) -> Result<Vec<WasmFilter>, String> {
         } else {
             format!("(document {})", index + 1)
         };
-        walk(&value, None, &location, &mut found);
+        if wasm_plugin::is_wasm_plugin(&value) {
+            let (filter_name, plugin) = wasm_plugin::plugin_config(&value);
+            let location = match &filter_name {
+                Some(name) => format!("WasmPlugin {name}"),
+                None => format!("WasmPlugin (document {})", index + 1),
+            };
+            found.push(WasmFilter {
+                filter_name,
+                plugin,
+                location,
+            });
+        } else {
+            walk(&value, None, &location, &mut found);
+        }
     }
     Ok(found)
 }
@@ -221,7 +236,7 @@ static_resources:
         assert_eq!(found[0].label(), "guard");
         assert!(found[0].is_akguard());
         assert!(!found[1].is_akguard());
-        assert!(found[0].location.ends_with("http_filters[0]"));
+        assert!(found[0].location.ends_with("http_filters[0].typed_config"));
         assert_eq!(found[0].configuration().unwrap(), br#"{"mode": "shadow"}"#);
         let structured: Value = serde_json::from_slice(&found[1].configuration().unwrap()).unwrap();
         assert_eq!(structured["max_body_bytes"], 10);

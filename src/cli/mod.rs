@@ -16,6 +16,7 @@ mod list;
 mod raw_http;
 mod shell_words;
 mod validate;
+mod wasm_plugin;
 
 use clap::{Parser, Subcommand};
 use std::io::Write;

@@ -95,6 +95,9 @@ pub fn parse(bytes: &[u8]) -> Result<HttpRequest, String> {
     let mut chunked = false;
     for (index, line) in lines.enumerate() {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            continue;
+        }
         let colon = line
             .iter()
             .position(|&b| b == b':')

@@ -17,8 +17,8 @@ On success, prints a summary; on a problem, prints `FILE: field.path: problem` o
 pub struct Args {
     /// Configuration file: JSON, or YAML (.yaml/.yml); "-" reads stdin
     pub config: Option<PathBuf>,
-    /// Envoy configuration (bootstrap, listener or ECDS file; YAML or JSON): checks the
-    /// configuration of every Wasm filter that loads akguard
+    /// Envoy configuration (bootstrap, listener or ECDS file; YAML or JSON) or Istio/Higress
+    /// WasmPlugin resources: checks the configuration of every Wasm filter that loads akguard
     #[arg(long, value_name = "ENVOY_FILE")]
     pub envoy: Option<PathBuf>,
     /// With --envoy: the Wasm filter (or plugin) name to check, for any module
