@@ -184,6 +184,24 @@ fn one_string_and_a_file_are_read_as_curl_commands() {
         "note: option -s ignored\nnote: option -S ignored\n"
     );
 
+    let with_user = explain(
+        &dir,
+        &[
+            "--",
+            "curl",
+            "-u",
+            "admin:secret",
+            "--user",
+            "a:b",
+            "http://h/",
+        ],
+    );
+    expect_code(&with_user, 0, "ignored credentials");
+    assert_eq!(
+        with_user.stderr,
+        "note: option -u ignored\nnote: option --user ignored\n"
+    );
+
     write(&dir, "call.sh", &command);
     let from_file = explain(&dir, &["call.sh"]);
     expect_code(&from_file, 3, "curl command in a file");
@@ -387,6 +405,11 @@ fn bad_input_fails_with_a_message() {
             ],
             1,
             "missing.http",
+        ),
+        (
+            &["explain", "--config", "akguard.json", "missing.http"],
+            1,
+            "missing.http: no such file",
         ),
         (
             &["explain", "--config", "bad.json", "--", "http://h/"],

@@ -273,8 +273,8 @@ pub fn parse(words: &[String]) -> Result<HttpRequest, String> {
         } else if QUIET_FLAGS.contains(&word.as_str()) {
             command.notes.push(format!("option {word} ignored"));
         } else if QUIET_WITH_VALUE.contains(&word.as_str()) {
-            let value = value_for(word)?;
-            command.notes.push(format!("option {word} {value} ignored"));
+            value_for(word)?;
+            command.notes.push(format!("option {word} ignored"));
         } else if word.starts_with("--") {
             let value = value_for(word)?;
             command.apply(word, &value)?;
@@ -295,9 +295,7 @@ pub fn parse(words: &[String]) -> Result<HttpRequest, String> {
                         attached.to_string()
                     };
                     if QUIET_SHORT_WITH_VALUE.contains(flag) {
-                        command
-                            .notes
-                            .push(format!("option {option} {value} ignored"));
+                        command.notes.push(format!("option {option} ignored"));
                     } else {
                         command.apply(&option, &value)?;
                     }

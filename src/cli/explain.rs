@@ -72,6 +72,9 @@ fn read_request(args: &Args) -> Result<HttpRequest, String> {
             request_from_text(&read_input(Path::new(one))?).map_err(|e| format!("{one}: {e}"))
         }
         [one] if one.contains(char::is_whitespace) => curl::parse(&shell_words::split(one)?),
+        [one] if !one.contains("://") => Err(format!(
+            "{one}: no such file; give a file, a URL with its scheme (http://…), or a curl command"
+        )),
         words => curl::parse(words),
     }
 }
