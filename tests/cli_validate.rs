@@ -87,6 +87,19 @@ fn yaml_configurations_are_read_as_json() {
         got.stderr
     );
 
+    write(
+        &dir,
+        "merged.yaml",
+        "leaked_keys: &keys [LTAI5tLeakedKey000000001]\n<<: {mode: shadow, hold_headers: true}\n",
+    );
+    let got = run_in(&dir, &["validate", "merged.yaml"], None);
+    expect_code(&got, 0, "YAML merge key");
+    assert!(
+        got.stdout.contains("mode=shadow") && got.stdout.contains("hold_headers=true"),
+        "{}",
+        got.stdout
+    );
+
     write(&dir, "forced.txt", "mode: shadow\n");
     let got = run_in(&dir, &["validate", "--syntax", "yaml", "forced.txt"], None);
     expect_code(&got, 0, "--syntax yaml");

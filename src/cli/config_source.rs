@@ -58,12 +58,22 @@ fn is_yaml(path: &Path, syntax: Syntax) -> bool {
 /// Converts a YAML document to the JSON text the filter would be given. An empty document
 /// is the empty configuration.
 pub fn yaml_to_json(text: &str) -> Result<Vec<u8>, String> {
-    let value: serde_json::Value =
-        serde_yaml::from_str(text).map_err(|e| format!("not valid YAML: {e}"))?;
+    let value = yaml_value(serde_yaml::from_str(text))?;
     if value.is_null() {
         return Ok(Vec::new());
     }
     serde_json::to_vec(&value).map_err(|e| format!("converting YAML to JSON: {e}"))
+}
+
+/// A YAML document as JSON, with merge keys (`<<: *anchor`) applied.
+pub fn yaml_value(
+    parsed: Result<serde_yaml::Value, serde_yaml::Error>,
+) -> Result<serde_json::Value, String> {
+    let mut value = parsed.map_err(|e| format!("not valid YAML: {e}"))?;
+    value
+        .apply_merge()
+        .map_err(|e| format!("not valid YAML: {e}"))?;
+    serde_json::to_value(value).map_err(|e| format!("not valid as JSON: {e}"))
 }
 
 /// A configuration file: JSON as it is (so error positions are the file's own), YAML

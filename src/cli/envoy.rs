@@ -148,7 +148,7 @@ fn walk_object(
 pub fn wasm_filters(text: &str) -> Result<Vec<WasmFilter>, String> {
     let mut found = Vec::new();
     for (index, document) in serde_yaml::Deserializer::from_str(text).enumerate() {
-        let value = Value::deserialize(document).map_err(|e| format!("not valid YAML: {e}"))?;
+        let value = super::config_source::yaml_value(serde_yaml::Value::deserialize(document))?;
         let location = if index == 0 {
             String::new()
         } else {
