@@ -15,6 +15,17 @@ const CLEAN: &str = common::CLEAN;
 /// A raw HTTP/1.1 request for a table case; a body is sent chunked so each of the case's
 /// chunks reaches the check as one chunk.
 fn raw_request(request: &common::Request) -> Vec<u8> {
+    let on_one_line = |text: &str| !text.contains(['\r', '\n']);
+    assert!(
+        !request.path.contains(char::is_whitespace) && on_one_line(&request.authority),
+        "{request:?} cannot be written as an HTTP/1.1 request line"
+    );
+    for (name, value) in &request.headers {
+        assert!(
+            on_one_line(name) && on_one_line(value) && !name.contains(':'),
+            "header {name:?}: {value:?} cannot be written as an HTTP/1.1 header line"
+        );
+    }
     let mut text = format!(
         "{} {} HTTP/1.1\r\nHost: {}\r\n",
         request.method, request.path, request.authority
