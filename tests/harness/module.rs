@@ -76,6 +76,14 @@ fn modified(path: &Path) -> Option<SystemTime> {
 
 /// The newest file under `dir`.
 fn newest(dir: &Path, best: &mut Option<(SystemTime, PathBuf)>) {
+    if dir.is_file() {
+        if let Some(time) = modified(dir) {
+            if best.as_ref().is_none_or(|(t, _)| time > *t) {
+                *best = Some((time, dir.to_path_buf()));
+            }
+        }
+        return;
+    }
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -91,12 +99,14 @@ fn newest(dir: &Path, best: &mut Option<(SystemTime, PathBuf)>) {
     }
 }
 
-/// A module older than the sources it is built from would test old code.
+/// A module older than the sources it is built from would test old code. The module is
+/// built from the library (`src/lib.rs`, the core and the filter) and the policies; the
+/// command-line tool's sources are not part of it.
 fn check_fresh(path: &Path) -> Result<(), String> {
     let built =
         modified(path).ok_or_else(|| format!("{}: no modification time", path.display()))?;
     let mut best = None;
-    for dir in ["src", "policies"] {
+    for dir in ["src/lib.rs", "src/core", "src/filter", "policies"] {
         newest(&manifest_dir().join(dir), &mut best);
     }
     match best {
