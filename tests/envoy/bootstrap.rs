@@ -106,6 +106,8 @@ pub fn listener(name: &str, virtual_hosts: Vec<Value>, mut filters: Vec<Value>) 
     filters.push(router());
     json!({
         "name": name,
+        // Listener stats are `listener.<name>.*` (the port is 0 in the address).
+        "stat_prefix": name,
         "address": { "socket_address": { "address": "127.0.0.1", "port_value": 0 } },
         "filter_chains": [{
             "filters": [{

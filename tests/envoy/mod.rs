@@ -265,3 +265,11 @@ impl Drop for Envoy {
         }
     }
 }
+
+/// Replaces a file the way a watched ECDS file must be replaced: the new content goes to a
+/// temporary file in the same directory, which is then renamed over the old one.
+pub fn replace_atomically(path: &Path, contents: &[u8]) {
+    let tmp = path.with_extension("tmp");
+    fs::write(&tmp, contents).expect("write the temporary file");
+    fs::rename(&tmp, path).expect("rename over the watched file");
+}
