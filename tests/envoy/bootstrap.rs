@@ -101,14 +101,36 @@ pub fn virtual_host(name: &str, domains: &[&str], routes: Vec<Value>) -> Value {
     json!({ "name": name, "domains": domains, "routes": routes })
 }
 
+/// Envoy's buffer filter: the request goes on only once its whole body has arrived (an
+/// upstream that acts on a call only once it has read all of it, as API servers do).
+pub fn buffer_filter() -> Value {
+    json!({
+        "name": "envoy.filters.http.buffer",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer",
+            "max_request_bytes": 4194304
+        }
+    })
+}
+
 /// An HTTP listener on 127.0.0.1, port chosen by the kernel, HTTP/1.1 and h2c.
-pub fn listener(name: &str, virtual_hosts: Vec<Value>, mut filters: Vec<Value>) -> Value {
+pub fn listener(name: &str, virtual_hosts: Vec<Value>, filters: Vec<Value>) -> Value {
+    listener_on(name, 0, virtual_hosts, filters)
+}
+
+/// An HTTP listener on 127.0.0.1 and a given port (0: chosen by the kernel).
+pub fn listener_on(
+    name: &str,
+    port: u16,
+    virtual_hosts: Vec<Value>,
+    mut filters: Vec<Value>,
+) -> Value {
     filters.push(router());
     json!({
         "name": name,
         // Listener stats are `listener.<name>.*` (the port is 0 in the address).
         "stat_prefix": name,
-        "address": { "socket_address": { "address": "127.0.0.1", "port_value": 0 } },
+        "address": { "socket_address": { "address": "127.0.0.1", "port_value": port } },
         "filter_chains": [{
             "filters": [{
                 "name": "envoy.filters.network.http_connection_manager",

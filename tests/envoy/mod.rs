@@ -273,3 +273,12 @@ pub fn replace_atomically(path: &Path, contents: &[u8]) {
     fs::write(&tmp, contents).expect("write the temporary file");
     fs::rename(&tmp, path).expect("rename over the watched file");
 }
+
+/// A loopback port free at the time of the call (for a listener another part of the same
+/// bootstrap must name, such as an upstream cluster's endpoint).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
