@@ -51,14 +51,15 @@ impl RootContext for AkguardRoot {
                 }
                 let p = &loaded.policy;
                 info!(
-                    "akguard configuration accepted: leaked_keys={} (distinct {}) mode={} deny_all_calls={} extra_operations={} endpoints={} max_body_bytes={}",
+                    "akguard configuration accepted: leaked_keys={} (distinct {}) mode={} deny_all_calls={} extra_operations={} endpoints={} max_body_bytes={} rules={}",
                     p.keys_given,
                     p.keys.len(),
                     p.mode.label(),
                     p.deny_all_calls,
                     p.extra_operations,
                     p.endpoints.len(),
-                    p.max_body_bytes
+                    p.max_body_bytes,
+                    p.rules.len()
                 );
                 self.metrics.set_keys_loaded(p.keys.len());
                 self.policy = Rc::new(loaded.policy);
