@@ -282,3 +282,22 @@ pub fn free_port() -> u16 {
         .expect("a free loopback port")
         .port()
 }
+
+/// `envoy --mode validate -c config`, run from the repository root (where the examples'
+/// relative module path resolves): whether Envoy accepts it, and its output.
+pub fn validate(config: &Path) -> (bool, String) {
+    let output = Command::new(envoy_binary())
+        .args(["--mode", "validate", "-c"])
+        .arg(config)
+        .args(["--base-id", &base_id().to_string()])
+        .current_dir(repo_root())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run envoy --mode validate");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
