@@ -287,3 +287,44 @@ fn large_form_bodies() {
     assert_eq!(envoy.stat("wasmcustom.akguard.body_too_large"), 4);
     assert_eq!(envoy.stat("wasmcustom.akguard.denied"), 8);
 }
+
+#[test]
+fn raw_chunked_body_with_extensions_and_parameters_split_across_chunks() {
+    let config = r#"{"leaked_keys": ["LTAI5tLeakedKey000000001"], "hold_headers": true}"#;
+    let envoy = Envoy::start(
+        &bootstrap(vec![direct_listener("raw", config, true)], vec![]),
+        &Options {
+            tag: "raw".into(),
+            ..Options::default()
+        },
+    );
+    let port = envoy.port("raw");
+    let request = |key: &str| {
+        let pieces = [
+            "Format=XML&AccessKeyId=LTAI5t".to_string(),
+            format!("{}&Act", &key[6..]),
+            "ion=RunInst".to_string(),
+            "ances".to_string(),
+        ];
+        let mut raw = String::from(
+            "POST / HTTP/1.1\r\nHOST: ecs.cn-hangzhou.aliyuncs.com\r\nConTent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+        );
+        for piece in &pieces {
+            raw.push_str(&format!("{:X};note=\"x\"\r\n{piece}\r\n", piece.len()));
+        }
+        raw.push_str("0\r\n\r\n");
+        raw
+    };
+    let denied = envoy::client::send_raw(port, request("LTAI5tLeakedKey000000001").as_bytes())
+        .expect("a reply");
+    assert_eq!(denied.status, 403, "{}", denied.body);
+    assert!(
+        denied.body.contains("<Code>Forbidden</Code>"),
+        "{}",
+        denied.body
+    );
+    let passed = envoy::client::send_raw(port, request("LTAI5tCleanKey0000000001").as_bytes())
+        .expect("a reply");
+    assert_eq!(passed.status, 200, "{}", passed.body);
+    assert_eq!(passed.body, UPSTREAM_BODY);
+}

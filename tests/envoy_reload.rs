@@ -167,6 +167,7 @@ fn hot_reload_through_ecds_adds_a_key_and_keeps_the_old_set_on_a_bad_update() {
         thread::sleep(Duration::from_millis(10));
     }
     envoy.wait_log_line(&["akguard configuration rejected: leaked_keys[1]: an AccessKey ID"]);
+    envoy.wait_log_line(&["Filesystem config update rejected", "akguard"]);
     assert!(envoy.stat("wasmcustom.akguard.config_rejected") >= 1);
     thread::sleep(Duration::from_millis(300));
     stop.store(true, Ordering::SeqCst);

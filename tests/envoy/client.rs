@@ -141,10 +141,14 @@ pub fn send_h1(port: u16, request: &Request) -> std::io::Result<Response> {
             }
         }
     }
+    read_reply(&mut stream)
+}
+
+/// Reads one reply to its end (Envoy may hold the connection open a while after a local
+/// reply, so this does not wait for it to close).
+fn read_reply(stream: &mut TcpStream) -> std::io::Result<Response> {
     let mut raw = Vec::new();
     let mut buf = [0u8; 16 * 1024];
-    // Read to the end of the reply (Envoy may hold the connection open a while after a local
-    // reply, so do not wait for it to close).
     while !reply_complete(&raw) {
         match stream.read(&mut buf) {
             Ok(0) => break,
@@ -296,4 +300,19 @@ async fn h2c(port: u16, request: &Request) -> Result<Response, Failure> {
         headers,
         body: String::from_utf8_lossy(&bytes).into_owned(),
     })
+}
+
+/// Sends raw bytes on a new connection (a request exactly as written, however malformed)
+/// and reads one reply.
+pub fn send_raw(port: u16, bytes: &[u8]) -> std::io::Result<Response> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_nodelay(true)?;
+    stream.set_write_timeout(Some(Duration::from_secs(5)))?;
+    stream.set_read_timeout(Some(Duration::from_secs(20)))?;
+    for piece in bytes.chunks(64 * 1024) {
+        if reply_started(&stream, Duration::ZERO) || stream.write_all(piece).is_err() {
+            break;
+        }
+    }
+    read_reply(&mut stream)
 }
