@@ -1,10 +1,12 @@
-//! The default `"hold_headers": false` in front of a real upstream cluster: the request
-//! headers go on to the upstream while akguard reads the form body, and a denied request's
-//! body never follows them.
+//! akguard in front of a real upstream cluster (a second listener of the same Envoy, reached
+//! through a cluster, answering with `direct_response`).
 //!
-//! The upstream is a second listener of the same Envoy, reached through a cluster: a
-//! `direct_response` behind Envoy's buffer filter, so it answers a call only once it has read
-//! the whole request, as an API server does.
+//! With the default `"hold_headers": false` the request headers go on to the upstream while
+//! akguard reads the form body, and a denied request's body never follows them: an upstream
+//! that answers a call only once it has read the whole request (Envoy's buffer filter in
+//! front of it, as an API server acts) never completes a denied call, and the client gets
+//! the 403. With `"hold_headers": true` nothing of a denied request reaches the upstream,
+//! even one that answers from the headers alone.
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
@@ -36,10 +38,14 @@ fn form(chunks: &[&str]) -> Request {
     }
 }
 
-#[test]
-fn without_hold_headers_a_denied_form_body_never_reaches_a_real_upstream() {
+/// An Envoy with akguard (`config`, `allow_stop`) on listener `front`, routing to the
+/// listener `api_server` through the cluster `api`; `upstream_filters` run in `api_server`.
+fn front_and_upstream(
+    config: &str,
+    allow_stop: bool,
+    upstream_filters: Vec<serde_json::Value>,
+) -> Envoy {
     let upstream_port = free_port();
-    let config = format!(r#"{{"leaked_keys": ["{LEAKED}"]}}"#);
     let front = listener(
         "front",
         vec![virtual_host(
@@ -47,15 +53,15 @@ fn without_hold_headers_a_denied_form_body_never_reaches_a_real_upstream() {
             &["*"],
             vec![cluster_route("api", "api")],
         )],
-        vec![akguard_filter(&config, false)],
+        vec![akguard_filter(config, allow_stop)],
     );
     let upstream = listener_on(
         "api_server",
         upstream_port,
         vec![virtual_host("api", &["*"], vec![direct_route("api")])],
-        vec![buffer_filter()],
+        upstream_filters,
     );
-    let envoy = Envoy::start(
+    Envoy::start(
         &bootstrap(
             vec![front, upstream],
             vec![loopback_cluster("api", upstream_port)],
@@ -64,17 +70,30 @@ fn without_hold_headers_a_denied_form_body_never_reaches_a_real_upstream() {
             tag: "upstream".into(),
             ..Options::default()
         },
-    );
-    let port = envoy.port("front");
-    let leaked = form(&[
+    )
+}
+
+fn leaked_form() -> Request {
+    form(&[
         "Format=XML&Version=2014-05-26",
         &format!("&AccessKeyId={LEAKED}&RegionId=cn-hangzhou"),
         "&Action=RunInstances&ImageId=img-1",
-    ]);
-    let clean = form(&[
+    ])
+}
+
+fn clean_form() -> Request {
+    form(&[
         "Version=2014-05-26&AccessKeyId=LTAI5tCleanKey0000000001",
         "&Action=RunInstances",
-    ]);
+    ])
+}
+
+#[test]
+fn without_hold_headers_a_denied_form_body_never_reaches_a_real_upstream() {
+    let config = format!(r#"{{"leaked_keys": ["{LEAKED}"]}}"#);
+    let envoy = front_and_upstream(&config, false, vec![buffer_filter()]);
+    let port = envoy.port("front");
+    let (leaked, clean) = (leaked_form(), clean_form());
     let rounds = 5;
     for version in [Version::Http1, Version::H2c] {
         for _ in 0..rounds {
@@ -98,4 +117,28 @@ fn without_hold_headers_a_denied_form_body_never_reaches_a_real_upstream() {
     assert_eq!(envoy.stat("http.api_server.downstream_rq_2xx"), calls);
     assert_eq!(envoy.stat("http.front.downstream_rq_2xx"), calls);
     assert_eq!(envoy.stat("http.front.downstream_rq_4xx"), calls);
+}
+
+#[test]
+fn with_hold_headers_nothing_of_a_denied_request_reaches_the_upstream() {
+    let config = format!(r#"{{"leaked_keys": ["{LEAKED}"], "hold_headers": true}}"#);
+    // This upstream answers as soon as it has the headers.
+    let envoy = front_and_upstream(&config, true, vec![]);
+    let port = envoy.port("front");
+    let (leaked, clean) = (leaked_form(), clean_form());
+    let rounds = 5;
+    for version in [Version::Http1, Version::H2c] {
+        for _ in 0..rounds {
+            let denied = send(version, port, &leaked);
+            assert_eq!(denied.status, 403, "{version:?}: {}", denied.body);
+            let passed = send(version, port, &clean);
+            assert_eq!(passed.status, 200, "{version:?}: {}", passed.body);
+            assert_eq!(passed.body, UPSTREAM_BODY);
+        }
+    }
+    let calls = 2 * rounds as u64;
+    assert_eq!(envoy.stat("wasmcustom.akguard.denied"), calls);
+    // Only the clean calls reached the upstream at all.
+    assert_eq!(envoy.stat("http.api_server.downstream_rq_total"), calls);
+    assert_eq!(envoy.stat("cluster.api.upstream_rq_total"), calls);
 }

@@ -6,7 +6,9 @@
 //! (hosts: exact, `*.suffix`, `prefix*`) or `_match_service_` (upstream services, `name` or
 //! `name:port`). A request is checked against the first rule that matches it, else against
 //! the top-level configuration. A rule's configuration replaces the top-level one; nothing is
-//! inherited.
+//! inherited. Hosts compare without regard to case and port; services are read from Istio's
+//! and Higress's cluster names (`outbound|<port>|<subset>|<fqdn>`), other cluster names
+//! compare whole.
 
 use super::config::{ConfigError, Policy};
 use super::endpoints::normalize_host;
@@ -22,7 +24,7 @@ pub const MATCHERS: &[&str] = &["_match_route_", "_match_domain_", "_match_servi
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DomainPattern {
     Exact(String),
-    /// `*.example.com`: kept as `.example.com`.
+    /// `*.example.com` (or `*example.com`): kept as `.example.com` (`example.com`).
     Suffix(String),
     /// `api.*`, `api-*`: kept as the text before `*`.
     Prefix(String),
@@ -32,7 +34,7 @@ impl DomainPattern {
     fn matches(&self, host: &str) -> bool {
         match self {
             DomainPattern::Exact(exact) => host == exact,
-            DomainPattern::Suffix(suffix) => host.len() > suffix.len() && host.ends_with(suffix),
+            DomainPattern::Suffix(suffix) => host.ends_with(suffix.as_str()),
             DomainPattern::Prefix(prefix) => host.starts_with(prefix.as_str()),
         }
     }
@@ -156,14 +158,13 @@ fn domain_pattern(path: &str, text: &str) -> Result<DomainPattern, ConfigError> 
         )
     };
     let stars = text.matches('*').count();
-    if let Some(suffix) = text.strip_prefix("*.") {
-        if stars != 1 || suffix.is_empty() {
+    if let Some(suffix) = text.strip_prefix('*') {
+        let suffix = suffix.to_ascii_lowercase();
+        let suffix = suffix.trim_end_matches('.');
+        if stars != 1 || suffix.is_empty() || suffix == "." {
             return Err(bad());
         }
-        return Ok(DomainPattern::Suffix(format!(
-            ".{}",
-            suffix.to_ascii_lowercase()
-        )));
+        return Ok(DomainPattern::Suffix(suffix.to_string()));
     }
     if let Some(prefix) = text.strip_suffix('*') {
         if stars != 1 || prefix.is_empty() {
@@ -373,6 +374,30 @@ mod tests {
         // The empty rule warns, with its path.
         assert_eq!(loaded.warnings.len(), 1, "{:?}", loaded.warnings);
         assert!(loaded.warnings[0].starts_with("_rules_[3]: "));
+    }
+
+    #[test]
+    fn domain_patterns() {
+        let cases: &[(&str, &str, bool)] = &[
+            ("*.corp.example", "a.corp.example", true),
+            ("*.corp.example", "a.b.corp.example", true),
+            ("*.corp.example", "corp.example", false),
+            ("*.Corp.Example.", "a.corp.example", true),
+            ("*corp.example", "corp.example", true),
+            ("*corp.example", "xcorp.example", true),
+            ("api-*", "api-gw.example", true),
+            ("API-*", "api-gw.example", true),
+            ("api-*", "gw.api-example", false),
+            ("Exact.Example.", "exact.example", true),
+            ("exact.example", "exact.example.org", false),
+        ];
+        for (pattern, host, want) in cases {
+            let parsed = domain_pattern("p", pattern).unwrap();
+            assert_eq!(parsed.matches(host), *want, "{pattern} {host}");
+        }
+        for bad in ["*", "*.", "a*b", "*a*", "a.*.b", "**"] {
+            assert!(domain_pattern("p", bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
