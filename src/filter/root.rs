@@ -50,8 +50,14 @@ impl RootContext for AkguardRoot {
                     warn!("akguard configuration: {warning}");
                 }
                 let p = &loaded.policy;
+                // `_rules_` (Higress's per-route form) is named only when present.
+                let rules = if p.rules.is_empty() {
+                    String::new()
+                } else {
+                    format!(" rules={}", p.rules.len())
+                };
                 info!(
-                    "akguard configuration accepted: leaked_keys={} (distinct {}) mode={} deny_all_calls={} extra_operations={} endpoints={} max_body_bytes={} rules={}",
+                    "akguard configuration accepted: leaked_keys={} (distinct {}) mode={} deny_all_calls={} extra_operations={} endpoints={} max_body_bytes={}{}",
                     p.keys_given,
                     p.keys.len(),
                     p.mode.label(),
@@ -59,7 +65,7 @@ impl RootContext for AkguardRoot {
                     p.extra_operations,
                     p.endpoints.len(),
                     p.max_body_bytes,
-                    p.rules.len()
+                    rules
                 );
                 self.metrics.set_keys_loaded(p.keys.len());
                 self.policy = Rc::new(loaded.policy);
