@@ -64,7 +64,9 @@ fn the_first_matching_rule_decides() {
     let form = Request::form("ci.example", "/")
         .chunk("Action=DescribeRegions&AccessKey")
         .chunk(format!("Id={KEY_R}"));
-    let cases: Vec<(&str, Request, Option<&str>, Option<&str>, u32)> = vec![
+    // (name, request, route name, cluster name, status)
+    type Case<'a> = (&'a str, Request, Option<&'a str>, Option<&'a str>, u32);
+    let cases: Vec<Case> = vec![
         (
             "top level",
             call("ecs.aliyuncs.com", "RunInstances", KEY_G),
