@@ -14,7 +14,9 @@ use super::endpoints::resolve;
 use super::mask::{mask_key, printable};
 use super::params::ParamScanner;
 use super::reply::{self, Format, Reply, ReplyKind};
-use super::request::{body_may_carry_params, header, keys_in_head, Evidence, Header, Source};
+use super::request::{
+    body_may_carry_params, header, key_candidates_in_head, Evidence, Header, Source,
+};
 
 /// What the filter does next.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -101,10 +103,15 @@ pub struct Started {
     pub leaked_key_seen: bool,
 }
 
-fn first_leaked<'a>(policy: &Policy, keys: impl Iterator<Item = &'a [u8]>) -> Option<Vec<u8>> {
+/// The first key that is leaked, or that comes from a value too long to read with certainty
+/// (treated as leaked: it could hide one).
+fn first_leaked<'a>(
+    policy: &Policy,
+    keys: impl Iterator<Item = (&'a [u8], bool)>,
+) -> Option<Vec<u8>> {
     keys.into_iter()
-        .find(|k| policy.keys.contains(k))
-        .map(<[u8]>::to_vec)
+        .find(|(k, cut)| *cut || policy.keys.contains(k))
+        .map(|(k, _)| k.to_vec())
 }
 
 impl RequestCheck {
@@ -112,8 +119,8 @@ impl RequestCheck {
     pub fn start(policy: &Policy, headers: &[Header], end_of_stream: bool) -> Started {
         let mut leaked = None;
         if !policy.keys.is_empty() {
-            keys_in_head(headers, &mut |key, _| {
-                if leaked.is_none() && policy.keys.contains(key) {
+            key_candidates_in_head(headers, &mut |key, _, cut| {
+                if leaked.is_none() && (cut || policy.keys.contains(key)) {
                     leaked = Some(key.to_vec());
                 }
             });
@@ -188,8 +195,17 @@ impl RequestCheck {
 
     fn check_new_keys(&mut self, policy: &Policy) {
         if self.leaked.is_none() {
-            let fresh = self.evidence.keys[self.keys_checked..].iter();
-            self.leaked = first_leaked(policy, fresh.map(|f| f.value.as_slice()));
+            let fresh = self
+                .evidence
+                .keys
+                .get(self.keys_checked..)
+                .unwrap_or_default()
+                .iter();
+            self.leaked = if policy.keys.is_empty() {
+                None
+            } else {
+                first_leaked(policy, fresh.map(|f| (f.value.as_slice(), f.cut)))
+            };
         }
         self.keys_checked = self.evidence.keys.len();
     }

@@ -30,8 +30,9 @@ pub enum ParamKind {
     Format,
 }
 
-/// Recognises a decoded parameter name. Names are compared without regard to ASCII case: the
-/// server's names are case-sensitive, so a case variant is at worst a harmless extra reading.
+/// Recognises a decoded parameter name. Names are compared without regard to ASCII case and
+/// without surrounding whitespace and control bytes: the server's names are case-sensitive and
+/// untrimmed, so a variant is at worst a harmless extra reading.
 pub fn classify(name: &[u8]) -> Option<ParamKind> {
     const NAMES: &[(&[u8], ParamKind)] = &[
         (b"accesskeyid", ParamKind::AccessKeyId),
@@ -42,6 +43,13 @@ pub fn classify(name: &[u8]) -> Option<ParamKind> {
         (b"version", ParamKind::Version),
         (b"format", ParamKind::Format),
     ];
+    let is_junk = |b: &u8| *b <= b' ' || *b == 0x7f;
+    let start = name.iter().position(|b| !is_junk(b)).unwrap_or(name.len());
+    let end = name
+        .iter()
+        .rposition(|b| !is_junk(b))
+        .map_or(start, |e| e + 1);
+    let name = name.get(start..end).unwrap_or_default();
     NAMES
         .iter()
         .find(|(known, _)| name.eq_ignore_ascii_case(known))
@@ -55,6 +63,9 @@ pub struct Param<'a> {
     pub value: &'a [u8],
     /// The raw value was longer than [`MAX_VALUE`] and was cut.
     pub cut: bool,
+    /// Name and value are both read decoded once: what a server that decodes once sees (other
+    /// readings decode again).
+    pub first_reading: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,6 +82,8 @@ struct Reading {
     name: Vec<u8>,
     name_too_long: bool,
     kind: Option<ParamKind>,
+    /// The name was recognised decoded once.
+    name_first: bool,
     value: Vec<u8>,
     value_cut: bool,
     /// The current pair began after a `;`.
@@ -85,6 +98,7 @@ impl Reading {
             name: Vec::new(),
             name_too_long: false,
             kind: None,
+            name_first: false,
             value: Vec::new(),
             value_cut: false,
             after_semicolon: false,
@@ -144,27 +158,35 @@ impl Reading {
 
     fn end_name(&mut self) {
         self.part = Part::Value;
-        self.kind = if self.name_too_long {
-            None
-        } else {
-            percent::readings(&self.name)
-                .iter()
-                .find_map(|reading| classify(reading))
-        };
+        self.kind = None;
+        if !self.name_too_long {
+            for (round, reading) in percent::readings(&self.name).iter().enumerate() {
+                if let Some(kind) = classify(reading) {
+                    self.kind = Some(kind);
+                    self.name_first = round == 0;
+                    break;
+                }
+            }
+        }
     }
 
     /// Ends the current pair at `separator` (`None` at the end of the input). The `;`
-    /// reading reports only pairs a `;` bounds: the others are the `&` reading's too.
+    /// reading reports only pairs a `;` bounds: the others are the `&` reading's too. A name
+    /// without `=` is a parameter with an empty value, as form decoders read it.
     fn end_pair(&mut self, separator: Option<u8>, out: &mut dyn FnMut(Param<'_>)) {
         let by_semicolon = self.after_semicolon || separator == Some(b';');
         self.after_semicolon = separator == Some(b';');
+        if self.part == Part::Name && !self.name.is_empty() {
+            self.end_name();
+        }
         if self.part == Part::Value && (!self.split_on_semicolon || by_semicolon) {
             if let Some(kind) = self.kind {
-                for reading in percent::readings(&self.value) {
+                for (round, reading) in percent::readings(&self.value).iter().enumerate() {
                     out(Param {
                         kind,
-                        value: &reading,
+                        value: reading,
                         cut: self.value_cut,
+                        first_reading: self.name_first && round == 0,
                     });
                 }
             }
@@ -173,6 +195,7 @@ impl Reading {
         self.name.clear();
         self.name_too_long = false;
         self.kind = None;
+        self.name_first = false;
         self.value.clear();
         self.value_cut = false;
     }
@@ -266,7 +289,10 @@ mod tests {
                 "x-oss-credential=LTAIabc%2F20260101%2Fcn%2Foss",
                 &[(Credential, "LTAIabc/20260101/cn/oss")],
             ),
-            ("Action", &[]),
+            ("Action", &[(Action, "")]),
+            ("Format&Action", &[(Format, ""), (Action, "")]),
+            (" Action =RunInstances", &[(Action, "RunInstances")]),
+            ("%20Action%09=RunInstances", &[(Action, "RunInstances")]),
             ("Action=", &[(Action, "")]),
             ("=RunInstances&&&", &[]),
             ("a=1;Action=RunInstances", &[(Action, "RunInstances")]),

@@ -9,6 +9,7 @@
 use super::authorization;
 use super::endpoints::normalize_host;
 use super::params::{Param, ParamKind, ParamScanner};
+use super::percent;
 
 /// A request header: name and raw value.
 pub type Header = (String, Vec<u8>);
@@ -69,8 +70,14 @@ fn push_unique(list: &mut Vec<Found>, value: &[u8], source: Source, cut: bool) {
     }
 }
 
+/// True for the bytes an AccessKey ID is made of: ASCII letters, digits and `.`.
+fn is_key_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || byte == b'.'
+}
+
 /// The readings of one AccessKey ID value: as given, without surrounding whitespace and
-/// control bytes, and before a `#`. A key is checked under each reading.
+/// control bytes, and every run of ASCII letters, digits and `.` in it (so quotes, spaces,
+/// commas, a `#` or an `&` around a key cannot hide it). A key is checked under each reading.
 pub fn key_readings(value: &[u8], out: &mut dyn FnMut(&[u8])) {
     out(value);
     let is_junk = |b: &u8| *b <= b' ' || *b == 0x7f;
@@ -82,19 +89,20 @@ pub fn key_readings(value: &[u8], out: &mut dyn FnMut(&[u8])) {
         .iter()
         .rposition(|b| !is_junk(b))
         .map_or(start, |e| e + 1);
-    let trimmed = &value[start..end];
+    let trimmed = value.get(start..end).unwrap_or_default();
     if trimmed.len() != value.len() {
         out(trimmed);
     }
-    if let Some(hash) = trimmed.iter().position(|&b| b == b'#') {
-        out(&trimmed[..hash]);
+    for token in trimmed.split(|&b| !is_key_byte(b)) {
+        if !token.is_empty() && token.len() != trimmed.len() {
+            out(token);
+        }
     }
 }
 
 /// The AccessKey ID in a credential scope `<AK>/<date>/…`.
 fn credential_key(value: &[u8]) -> &[u8] {
-    let end = value.iter().position(|&b| b == b'/').unwrap_or(value.len());
-    &value[..end]
+    value.split(|&b| b == b'/').next().unwrap_or_default()
 }
 
 fn is_header(name: &str, wanted: &str) -> bool {
@@ -103,26 +111,46 @@ fn is_header(name: &str, wanted: &str) -> bool {
 
 /// The query part of a `:path` value.
 pub fn query_of(path: &[u8]) -> Option<&[u8]> {
-    path.iter().position(|&b| b == b'?').map(|q| &path[q + 1..])
+    let q = path.iter().position(|&b| b == b'?')?;
+    path.get(q + 1..)
 }
 
 /// Passes every AccessKey ID candidate in the headers and the query string to `out`. This is
 /// the fast path: nothing but keys is read.
 pub fn keys_in_head(headers: &[Header], out: &mut dyn FnMut(&[u8], Source)) {
+    key_candidates_in_head(headers, &mut |key, source, _| out(key, source));
+}
+
+/// As [`keys_in_head`], also saying whether the candidate comes from a value longer than the
+/// scanner keeps (a cut value: the key it holds cannot be read with certainty).
+pub fn key_candidates_in_head(headers: &[Header], out: &mut dyn FnMut(&[u8], Source, bool)) {
     for (name, value) in headers {
         if is_header(name, "authorization") {
-            authorization::keys_in(value, &mut |key| {
-                key_readings(key, &mut |k| out(k, Source::Authorization))
-            });
+            // The parsed credentials, then every token of the value as written and decoded.
+            let mut emit = |key: &[u8]| {
+                key_readings(key, &mut |k| out(k, Source::Authorization, false));
+            };
+            authorization::keys_in(value, &mut emit);
+            emit(value);
+            if percent::needs_decoding(value) {
+                emit(&percent::decode(value));
+            }
         } else if is_header(name, "x-acs-accesskey-id") {
-            key_readings(value, &mut |k| out(k, Source::AccessKeyHeader));
+            key_readings(value, &mut |k| out(k, Source::AccessKeyHeader, false));
+            if percent::needs_decoding(value) {
+                key_readings(&percent::decode(value), &mut |k| {
+                    out(k, Source::AccessKeyHeader, false)
+                });
+            }
         } else if name == ":path" {
             if let Some(query) = query_of(value) {
                 ParamScanner::scan_all(query, &mut |p: Param<'_>| match p.kind {
-                    ParamKind::AccessKeyId => key_readings(p.value, &mut |k| out(k, Source::Query)),
-                    ParamKind::Credential => {
-                        key_readings(credential_key(p.value), &mut |k| out(k, Source::Query))
+                    ParamKind::AccessKeyId => {
+                        key_readings(p.value, &mut |k| out(k, Source::Query, p.cut))
                     }
+                    ParamKind::Credential => key_readings(credential_key(p.value), &mut |k| {
+                        out(k, Source::Query, p.cut)
+                    }),
                     _ => {}
                 });
             }
@@ -188,8 +216,8 @@ impl Evidence {
             hosts,
             ..
         } = self;
-        keys_in_head(headers, &mut |key, source| {
-            push_unique(keys, key, source, false)
+        key_candidates_in_head(headers, &mut |key, source, cut| {
+            push_unique(keys, key, source, cut)
         });
         for (name, value) in headers {
             if is_header(name, "x-acs-action") {
@@ -224,12 +252,12 @@ impl Evidence {
 }
 
 /// True when the request's body may carry parameters: its content type is form-encoded
-/// (any case, any parameters, any of several `content-type` headers) or missing.
+/// (any case, any parameters, any of several `content-type` headers), missing or empty.
 pub fn body_may_carry_params(headers: &[Header]) -> bool {
     let mut saw_content_type = false;
     for (name, value) in headers {
         if is_header(name, "content-type") {
-            saw_content_type = true;
+            saw_content_type |= value.iter().any(|b| !b.is_ascii_whitespace());
             let form = b"x-www-form-urlencoded";
             if value
                 .windows(form.len())
@@ -308,10 +336,101 @@ mod tests {
             (&[(":path", "/no-query"), ("host", "ecs.aliyuncs.com")], &[]),
         ];
         for (list, want) in cases {
-            let want: Vec<(String, Source)> =
-                want.iter().map(|(k, s)| (k.to_string(), *s)).collect();
-            assert_eq!(head_keys(list), want, "headers {list:?}");
+            let got = head_keys(list);
+            for (key, source) in *want {
+                assert!(
+                    got.contains(&(key.to_string(), *source)),
+                    "headers {list:?}: {key} from {source:?} not in {got:?}"
+                );
+            }
+            if want.is_empty() {
+                assert!(got.is_empty(), "headers {list:?}: {got:?}");
+            }
         }
+    }
+
+    #[test]
+    fn every_spelling_of_a_key_is_read() {
+        use Source::*;
+        type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, Source);
+        let cases: &[Case] = &[
+            (
+                &[(
+                    "authorization",
+                    "ACS3-HMAC-SHA256 Credential = LTAIk,Signature=x",
+                )],
+                "LTAIk",
+                Authorization,
+            ),
+            (
+                &[(
+                    "authorization",
+                    "ACS3-HMAC-SHA256 Credential=\"LTAIk\",Signature=x",
+                )],
+                "LTAIk",
+                Authorization,
+            ),
+            (
+                &[("authorization", "ACS3-HMAC-SHA256 Credential=\tLTAIk")],
+                "LTAIk",
+                Authorization,
+            ),
+            (
+                &[(
+                    "authorization",
+                    "ACS3 SignedHeaders=host;Credential=LTAIk;Signature=x",
+                )],
+                "LTAIk",
+                Authorization,
+            ),
+            (
+                &[("authorization", "acs LTAIc:s, acs LTAIk:s")],
+                "LTAIk",
+                Authorization,
+            ),
+            (
+                &[("authorization", "ACS3-HMAC-SHA256 Credential=%4CTAIk")],
+                "LTAIk",
+                Authorization,
+            ),
+            (
+                &[("x-acs-accesskey-id", "LTAIc, LTAIk")],
+                "LTAIk",
+                AccessKeyHeader,
+            ),
+            (
+                &[("x-acs-accesskey-id", "%4CTAIk")],
+                "LTAIk",
+                AccessKeyHeader,
+            ),
+            (&[(":path", "/?AccessKeyId=LTAIk%26x%3D1")], "LTAIk", Query),
+            (&[(":path", "/?AccessKeyId=%22LTAIk%22")], "LTAIk", Query),
+            (&[(":path", "/?AccessKeyId=LTAIk%23frag")], "LTAIk", Query),
+            (&[(":path", "/?AccessKeyId=LTAIk?x=1")], "LTAIk", Query),
+        ];
+        for (list, key, source) in cases {
+            let got = head_keys(list);
+            assert!(
+                got.contains(&(key.to_string(), *source)),
+                "headers {list:?}: {key} not in {got:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn cut_key_values_are_flagged() {
+        let path = format!("/?AccessKeyId={}LTAIk", "%20".repeat(2000));
+        let mut flagged = false;
+        key_candidates_in_head(&headers(&[(":path", &path)]), &mut |_, _, cut| {
+            flagged |= cut
+        });
+        assert!(flagged);
+        let mut flagged = false;
+        key_candidates_in_head(
+            &headers(&[(":path", "/?AccessKeyId=LTAIk&Pad=%20%20")]),
+            &mut |_, _, cut| flagged |= cut,
+        );
+        assert!(!flagged);
     }
 
     #[test]
@@ -373,6 +492,12 @@ mod tests {
             ),
             (&[("content-type", "application/octet-stream")], false),
             (&[(":path", "/")], true),
+            (&[("content-type", "")], true),
+            (&[("content-type", " \t")], true),
+            (
+                &[("content-type", ""), ("content-type", "text/plain")],
+                false,
+            ),
         ];
         for (list, want) in cases {
             assert_eq!(
