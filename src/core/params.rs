@@ -6,6 +6,8 @@
 //! reading, also on `;`: both readings are reported, so a server that honours either separator
 //! cannot see a parameter the scanner missed.
 
+#![deny(clippy::indexing_slicing)]
+
 use super::percent;
 
 /// Longest raw parameter name kept for recognition. Recognised names are short; a longer name
@@ -115,8 +117,8 @@ impl Reading {
             let stop = rest
                 .iter()
                 .position(|&b| self.is_separator(b) || (self.part == Part::Name && b == b'='));
-            let (run, next) = match stop {
-                Some(at) => (&rest[..at], Some((rest[at], &rest[at + 1..]))),
+            let (run, next) = match stop.and_then(|at| rest.split_at_checked(at)) {
+                Some((run, tail)) => (run, tail.split_first().map(|(&b, after)| (b, after))),
                 None => (rest, None),
             };
             self.take(run);
@@ -151,7 +153,7 @@ impl Reading {
                 if run.len() > room {
                     self.value_cut = true;
                 }
-                self.value.extend_from_slice(&run[..run.len().min(room)]);
+                self.value.extend_from_slice(run.get(..room).unwrap_or(run));
             }
         }
     }

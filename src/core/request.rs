@@ -6,6 +6,8 @@
 //! value found counts: repeated parameters, repeated headers, and header, query and body
 //! values that disagree.
 
+#![deny(clippy::indexing_slicing)]
+
 use super::authorization;
 use super::endpoints::normalize_host;
 use super::params::{Param, ParamKind, ParamScanner};
@@ -172,7 +174,7 @@ fn header_readings(value: &[u8], out: &mut dyn FnMut(&[u8])) {
                 .iter()
                 .rposition(|b| !b.is_ascii_whitespace())
                 .map_or(start, |e| e + 1);
-            out(&part[start..end]);
+            out(part.get(start..end).unwrap_or_default());
         }
     }
 }

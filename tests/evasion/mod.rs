@@ -100,7 +100,7 @@ fn expand(text: &str, key: &str) -> Vec<u8> {
     let mut out = Vec::new();
     let mut rest = text.as_str();
     while let Some(at) = rest.find(['\\', '{']) {
-        out.extend_from_slice(rest[..at].as_bytes());
+        out.extend_from_slice(&rest.as_bytes()[..at]);
         let tail = &rest[at..];
         if let Some(after) = tail.strip_prefix("\\\\") {
             out.push(b'\\');
