@@ -19,7 +19,10 @@ fuzz_target!(|data: &[u8]| {
                     ":path".to_string(),
                     b"/?Action=RunInstances&AccessKeyId=LTAI5tLeakedKey000000001".to_vec(),
                 ),
-                ("content-type".to_string(), b"application/x-www-form-urlencoded".to_vec()),
+                (
+                    "content-type".to_string(),
+                    b"application/x-www-form-urlencoded".to_vec(),
+                ),
             ];
             let started = RequestCheck::start(&a.policy, &headers, false);
             if let Some(mut check) = started.check {

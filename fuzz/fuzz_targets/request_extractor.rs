@@ -1,12 +1,13 @@
 //! Raw HTTP/1.1 requests (or any bytes) through the request extractor and the whole check:
-//! no panic, no hang, and the same verdict whatever the body chunking.
+//! no panic, no hang, the same verdict whatever the body chunking, and a deny for every
+//! request whose plain reading calls a listed operation with the leaked key.
 
 #![no_main]
 
 use akguard::core::authorization::keys_in;
 use akguard::core::endpoints::normalize_host;
 use akguard::core::request::{body_may_carry_params, keys_in_head, Evidence};
-use akguard_fuzz::{policy, verdict, wire};
+use akguard_fuzz::{plainly_leaked_listed_call, policy, verdict, wire};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -24,6 +25,12 @@ fuzz_target!(|data: &[u8]| {
     let body = request.body.as_slice();
     let whole: Vec<&[u8]> = if body.is_empty() { vec![] } else { vec![body] };
     let want = verdict(&policy, &headers, &whole);
+    if plainly_leaked_listed_call(&policy, &headers, body) {
+        assert!(
+            want.starts_with("deny"),
+            "a plain leaked listed call got {want}"
+        );
+    }
     if body.len() > 1 {
         let at = usize::from(data[0]) % body.len();
         let (a, b) = body.split_at(at);

@@ -20,7 +20,8 @@ fn write(dir: &Path, seeds: &BTreeSet<Vec<u8>>) -> std::io::Result<()> {
 fn main() -> std::io::Result<()> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let cases = load_cases_from(&root.join("../tests/evasion"));
-    let (mut requests, mut forms, mut configs) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
+    let (mut requests, mut forms, mut configs) =
+        (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
     configs.insert(DEFAULT_CONFIG.as_bytes().to_vec());
     for case in &cases {
         if let Some(config) = &case.config {
