@@ -35,6 +35,10 @@ const EDGE_CASES: &[&[u8]] = &[
     b"AccessKeyId=LTAI%2Fx&OSSAccessKeyId=y&X-Amz-Credential=z%2F1",
     b"Format=xml&FORMAT=JSON&version=1",
     b"Action=1#frag&Action=2",
+    b"Action%00=x&AccessKeyId%00junk=y",
+    // Found by the form scanner fuzz target: a name longer than the scanner keeps that reads
+    // as `Action` up to a NUL.
+    b"ces20&%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20\0\0\0\0\0\0\0\0\0\0\0\0\0\0\r\x0f\0\0\0\x07Action",
 ];
 
 fn assert_agrees(input: &[u8], origin: &str) {

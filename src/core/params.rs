@@ -10,8 +10,9 @@
 
 use super::percent;
 
-/// Longest raw parameter name kept for recognition. Recognised names are short; a longer name
-/// (even fully percent-encoded) cannot be one of them.
+/// Longest raw parameter name prefix kept for recognition. Recognised names are short: even
+/// encoded three times, none takes more than 112 raw bytes, so a longer name is recognised
+/// only by its reading up to a NUL, which the prefix holds.
 const MAX_NAME: usize = 256;
 /// Longest raw value kept for a recognised parameter; the rest is dropped and the value is
 /// reported as cut.
@@ -32,9 +33,9 @@ pub enum ParamKind {
     Format,
 }
 
-/// Recognises a decoded parameter name. Names are compared without regard to ASCII case and
-/// without surrounding whitespace and control bytes: the server's names are case-sensitive and
-/// untrimmed, so a variant is at worst a harmless extra reading.
+/// Recognises a decoded parameter name, as written and as read up to a NUL byte (the way a
+/// C string ends). Names are compared without regard to ASCII case: the server's names are
+/// case-sensitive, so a case variant is at worst a harmless extra reading.
 pub fn classify(name: &[u8]) -> Option<ParamKind> {
     const NAMES: &[(&[u8], ParamKind)] = &[
         (b"accesskeyid", ParamKind::AccessKeyId),
@@ -45,17 +46,18 @@ pub fn classify(name: &[u8]) -> Option<ParamKind> {
         (b"version", ParamKind::Version),
         (b"format", ParamKind::Format),
     ];
-    let is_junk = |b: &u8| *b <= b' ' || *b == 0x7f;
-    let start = name.iter().position(|b| !is_junk(b)).unwrap_or(name.len());
-    let end = name
-        .iter()
-        .rposition(|b| !is_junk(b))
-        .map_or(start, |e| e + 1);
-    let name = name.get(start..end).unwrap_or_default();
-    NAMES
-        .iter()
-        .find(|(known, _)| name.eq_ignore_ascii_case(known))
-        .map(|&(_, kind)| kind)
+    let recognise = |name: &[u8]| {
+        NAMES
+            .iter()
+            .find(|(known, _)| name.eq_ignore_ascii_case(known))
+            .map(|&(_, kind)| kind)
+    };
+    recognise(name).or_else(|| {
+        let before_nul = name.split(|&b| b == 0).next().unwrap_or_default();
+        (before_nul.len() < name.len())
+            .then(|| recognise(before_nul))
+            .flatten()
+    })
 }
 
 /// One recognised parameter, its value decoded (one reading of possibly several).
@@ -82,7 +84,6 @@ struct Reading {
     split_on_semicolon: bool,
     part: Part,
     name: Vec<u8>,
-    name_too_long: bool,
     kind: Option<ParamKind>,
     /// The name was recognised decoded once.
     name_first: bool,
@@ -98,7 +99,6 @@ impl Reading {
             split_on_semicolon,
             part: Part::Name,
             name: Vec::new(),
-            name_too_long: false,
             kind: None,
             name_first: false,
             value: Vec::new(),
@@ -139,11 +139,8 @@ impl Reading {
     fn take(&mut self, run: &[u8]) {
         match self.part {
             Part::Name => {
-                if self.name.len() + run.len() > MAX_NAME {
-                    self.name_too_long = true;
-                } else {
-                    self.name.extend_from_slice(run);
-                }
+                let room = MAX_NAME.saturating_sub(self.name.len());
+                self.name.extend_from_slice(run.get(..room).unwrap_or(run));
             }
             Part::Value => {
                 if self.kind.is_none() {
@@ -161,13 +158,11 @@ impl Reading {
     fn end_name(&mut self) {
         self.part = Part::Value;
         self.kind = None;
-        if !self.name_too_long {
-            for (round, reading) in percent::readings(&self.name).iter().enumerate() {
-                if let Some(kind) = classify(reading) {
-                    self.kind = Some(kind);
-                    self.name_first = round == 0;
-                    break;
-                }
+        for (round, reading) in percent::readings(&self.name).iter().enumerate() {
+            if let Some(kind) = classify(reading) {
+                self.kind = Some(kind);
+                self.name_first = round == 0;
+                break;
             }
         }
     }
@@ -195,7 +190,6 @@ impl Reading {
         }
         self.part = Part::Name;
         self.name.clear();
-        self.name_too_long = false;
         self.kind = None;
         self.name_first = false;
         self.value.clear();
@@ -293,8 +287,10 @@ mod tests {
             ),
             ("Action", &[(Action, "")]),
             ("Format&Action", &[(Format, ""), (Action, "")]),
-            (" Action =RunInstances", &[(Action, "RunInstances")]),
-            ("%20Action%09=RunInstances", &[(Action, "RunInstances")]),
+            (" Action =RunInstances", &[]),
+            ("%20Action%09=RunInstances", &[]),
+            ("Action%00x=RunInstances", &[(Action, "RunInstances")]),
+            ("%00Action=RunInstances", &[]),
             ("Action=", &[(Action, "")]),
             ("=RunInstances&&&", &[]),
             ("a=1;Action=RunInstances", &[(Action, "RunInstances")]),
@@ -335,11 +331,18 @@ mod tests {
     }
 
     #[test]
-    fn long_names_are_skipped() {
+    fn long_names_are_read_from_their_first_bytes() {
         let input = format!("{}=RunInstances&Action=Describe", "x".repeat(MAX_NAME * 2));
         assert_eq!(
             whole(&input),
             vec![(ParamKind::Action, "Describe".to_string(), false)]
+        );
+        // Found by the form scanner fuzz target: a long name that reads as `Action` up to
+        // a NUL is recognised whatever its length.
+        let input = format!("Action%00{}=RunInstances", "%20".repeat(MAX_NAME));
+        assert_eq!(
+            whole(&input),
+            vec![(ParamKind::Action, "RunInstances".to_string(), false)]
         );
     }
 }
