@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # akguard's one entry point: build the module, run every test, run the demo.
 #   ./build.sh build   install the wasm32-wasip1 target if missing, build the release module
-#   ./build.sh test    build, then formatting, lints and every test
+#   ./build.sh test    build, then formatting, lints and every test (Envoy end-to-end included)
+#   ./build.sh run [port] [admin-port]
+#                      build, then start Envoy with akguard on 127.0.0.1:port (default 10000;
+#                      admin 9901) in front of an embedded upstream; Ctrl-C stops it
+#   ./build.sh demo [port] [admin-port]
+#                      the same without building (the module must be built)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -33,6 +38,50 @@ ensure_envoy() {
   export AKGUARD_ENVOY="$envoy"
 }
 
+# The demo (examples/envoy-demo.yaml) in the foreground on the given ports, with the calls to try.
+demo() {
+  local port="${1:-10000}" admin="${2:-9901}"
+  ensure_envoy
+  if [ ! -f "$MODULE" ]; then
+    echo "$MODULE is missing: run ./build.sh build (or ./build.sh run)" >&2
+    exit 1
+  fi
+  mkdir -p target/demo
+  local config=target/demo/envoy-demo.yaml
+  sed -e "s/port_value: 10000/port_value: $port/" -e "s/port_value: 9901/port_value: $admin/" \
+    examples/envoy-demo.yaml > "$config"
+  "$AKGUARD_ENVOY" -c "$config" --concurrency 1 --base-id "$$" \
+    --log-level warning --component-log-level wasm:info &
+  local pid=$!
+  trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; echo "akguard demo stopped"; exit 0' INT TERM
+  local tries=0
+  until curl -fs "http://127.0.0.1:$admin/ready" >/dev/null 2>&1; do
+    if ! kill -0 "$pid" 2>/dev/null || [ "$tries" -ge 300 ]; then
+      echo "Envoy did not start (see its log above)" >&2
+      kill "$pid" 2>/dev/null
+      exit 1
+    fi
+    tries=$((tries + 1))
+    sleep 0.1
+  done
+  local base="http://127.0.0.1:$port" host="-H 'host: ecs.cn-hangzhou.aliyuncs.com'"
+  cat <<EOF
+
+akguard is running in Envoy on 127.0.0.1:$port (admin 127.0.0.1:$admin); Ctrl-C stops it.
+Demo leaked key: LTAI5tDemoLeakedKey00001. Try:
+
+# a clean key calls a high-risk operation: passes (200 from the upstream)
+curl -si '$base/?Action=RunInstances&AccessKeyId=LTAI5tDemoCleanKey000001' $host
+# the leaked key calls a high-risk operation: 403 Forbidden
+curl -si '$base/?Action=RunInstances&AccessKeyId=LTAI5tDemoLeakedKey00001' $host
+# the leaked key calls a harmless operation: passes (200)
+curl -si '$base/?Action=DescribeInstances&AccessKeyId=LTAI5tDemoLeakedKey00001' $host
+
+Counters: curl -s http://127.0.0.1:$admin/stats | grep akguard
+EOF
+  wait "$pid"
+}
+
 lint() {
   cargo fmt --all -- --check
   cargo clippy --all-targets -- -D warnings
@@ -44,10 +93,18 @@ case "${1:-build}" in
   test)
     build
     lint
-    cargo test
+    ensure_envoy
+    # The hot-reload test prints its figures (swap-to-enforcement time, leaked-through count).
+    cargo test -- --skip hot_reload
+    cargo test --test envoy_reload -- --nocapture
     ;;
+  run)
+    build
+    demo "${@:2}"
+    ;;
+  demo) demo "${@:2}" ;;
   *)
-    echo "usage: $0 {build|test}" >&2
+    echo "usage: $0 {build|test|run [port] [admin-port]|demo [port] [admin-port]}" >&2
     exit 2
     ;;
 esac

@@ -8,6 +8,7 @@
 use super::catalog::{Catalog, ProductIndex};
 use super::endpoints::{normalize_host, Endpoints};
 use super::keyset::{KeySet, KeySetBuilder};
+use super::rules::{self, Rule, RULES_FIELD};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use std::cell::RefCell;
@@ -56,7 +57,7 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    fn new(path: impl Into<String>, problem: impl Into<String>) -> Self {
+    pub(crate) fn new(path: impl Into<String>, problem: impl Into<String>) -> Self {
         ConfigError {
             path: path.into(),
             problem: problem.into(),
@@ -86,6 +87,8 @@ pub struct Policy {
     pub keys_given: usize,
     /// Number of operations added by `extra_operations`.
     pub extra_operations: usize,
+    /// Per-route, per-host and per-service policies (`_rules_`), first match first.
+    pub rules: Vec<Rule>,
 }
 
 /// An accepted configuration and its warnings.
@@ -250,6 +253,8 @@ impl KeysSeed<'_> {
 
 /// The raw top level: `leaked_keys` already in the builder, other fields as JSON values.
 struct TopLevel<'a> {
+    /// `_rules_` is accepted (at the top level, not inside a rule).
+    allow_rules: bool,
     builder: &'a mut KeySetBuilder,
     key_count: &'a mut usize,
     fields: &'a mut Vec<(String, Value)>,
@@ -271,7 +276,8 @@ impl<'de> Visitor<'de> for TopLevel<'_> {
                     .replace(Some(ConfigError::new(name, "the field is given twice")));
                 return Err(de::Error::custom("duplicate field"));
             }
-            if !FIELDS.contains(&name.as_str()) {
+            let rules_here = self.allow_rules && name == RULES_FIELD;
+            if !rules_here && !FIELDS.contains(&name.as_str()) {
                 self.error.replace(Some(ConfigError::new(
                     name,
                     format!("unknown field (known fields: {})", FIELDS.join(", ")),
@@ -403,6 +409,15 @@ fn parse_endpoints(catalog: &Catalog, value: &Value) -> Result<Endpoints, Config
 /// Parses and validates a configuration. Empty input (or only whitespace) is a valid
 /// configuration that protects nothing.
 pub fn load(bytes: &[u8]) -> Result<Loaded, ConfigError> {
+    load_with(bytes, true)
+}
+
+/// One rule's own configuration: the top-level fields, without `_rules_`.
+fn load_rule(bytes: &[u8]) -> Result<(Policy, Vec<String>), ConfigError> {
+    load_with(bytes, false).map(|loaded| (loaded.policy, loaded.warnings))
+}
+
+fn load_with(bytes: &[u8], allow_rules: bool) -> Result<Loaded, ConfigError> {
     let mut warnings = Vec::new();
     let mut catalog = Catalog::embedded().map_err(|e| ConfigError::new("(embedded list)", e))?;
     let mut builder = KeySetBuilder::with_capacity(bytes.len() / 26);
@@ -417,6 +432,7 @@ pub fn load(bytes: &[u8]) -> Result<Loaded, ConfigError> {
         let error = RefCell::new(None);
         let mut de = serde_json::Deserializer::from_slice(bytes);
         let result = TopLevel {
+            allow_rules,
             builder: &mut builder,
             key_count: &mut key_count,
             fields: &mut fields,
@@ -449,6 +465,8 @@ pub fn load(bytes: &[u8]) -> Result<Loaded, ConfigError> {
     let mut max_body_bytes = DEFAULT_MAX_BODY_BYTES;
     let mut extra_operations = 0;
     let mut hold_headers = false;
+    let mut rules = Vec::new();
+    let mut rule_warnings = Vec::new();
     for (name, value) in &fields {
         match name.as_str() {
             "mode" => {
@@ -476,6 +494,7 @@ pub fn load(bytes: &[u8]) -> Result<Loaded, ConfigError> {
             }
             "extra_operations" => extra_operations = apply_extra_operations(&mut catalog, value)?,
             "endpoints" => endpoints = parse_endpoints(&catalog, value)?,
+            RULES_FIELD => rules = rules::parse(value, &load_rule, &mut rule_warnings)?,
             "max_body_bytes" => {
                 let n = value
                     .as_u64()
@@ -503,6 +522,7 @@ pub fn load(bytes: &[u8]) -> Result<Loaded, ConfigError> {
     } else if keys.is_empty() {
         warnings.push("leaked_keys is empty or absent: nothing is protected".into());
     }
+    warnings.extend(rule_warnings);
     Ok(Loaded {
         policy: Policy {
             catalog,
@@ -514,6 +534,7 @@ pub fn load(bytes: &[u8]) -> Result<Loaded, ConfigError> {
             hold_headers,
             keys_given: key_count,
             extra_operations,
+            rules,
         },
         warnings,
     })

@@ -116,7 +116,7 @@ pub fn decide(
     for &product in products {
         if let Some(index) = product {
             if catalog.products.get(index).is_some_and(|p| p.all) {
-                return finding(Rule::AllOperations, product, None);
+                return finding(Rule::AllOperations, product, evidence.actions.first());
             }
             if let Some(hit) = evidence
                 .actions

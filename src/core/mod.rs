@@ -13,3 +13,4 @@ pub mod params;
 pub mod percent;
 pub mod reply;
 pub mod request;
+pub mod rules;

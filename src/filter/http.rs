@@ -6,6 +6,7 @@ use crate::core::check::{Denial, RequestCheck, Step};
 use crate::core::config::{Mode, Policy};
 use crate::core::decision::Rule;
 use crate::core::reply::generated_request_id;
+use crate::core::rules::{self, Target};
 use log::warn;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::Action;
@@ -17,6 +18,8 @@ pub struct AkguardHttp {
     seed: u64,
     context_id: u32,
     check: Option<RequestCheck>,
+    /// The `_rules_` entry this request is checked under; none: the top-level policy.
+    rule: Option<usize>,
     body_read: usize,
     leaked_counted: bool,
 }
@@ -29,9 +32,27 @@ impl AkguardHttp {
             seed,
             context_id,
             check: None,
+            rule: None,
             body_read: 0,
             leaked_counted: false,
         }
+    }
+
+    /// Picks the rule for this request. Route and upstream names are read from Envoy only
+    /// when the configuration has rules.
+    fn select_rule(&mut self, headers: &[(String, Vec<u8>)]) {
+        if self.policy.rules.is_empty() {
+            return;
+        }
+        let host = rules::request_host(headers);
+        let route = self.get_property(vec!["xds", "route_name"]);
+        let service = self.get_property(vec!["xds", "cluster_name"]);
+        let target = Target {
+            host: &host,
+            route: route.as_deref(),
+            service: service.as_deref(),
+        };
+        self.rule = rules::select(&self.policy.rules, &target);
     }
 
     fn note_leaked(&mut self, seen: bool) {
@@ -89,14 +110,17 @@ impl HttpContext for AkguardHttp {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
         self.metrics.count(Counter::RequestsChecked);
         let headers = self.get_http_request_headers_bytes();
-        let started = RequestCheck::start(&self.policy, &headers, end_of_stream);
+        self.select_rule(&headers);
+        let policy = Rc::clone(&self.policy);
+        let policy = rules::chosen(&policy, self.rule);
+        let started = RequestCheck::start(policy, &headers, end_of_stream);
         self.note_leaked(started.leaked_key_seen);
         self.check = started.check;
         match self.act(started.step) {
             // Without `hold_headers`, the headers go on while the body is held: Envoy only
             // delivers body callbacks after a header-phase pause when the filter is set up
             // with `allow_on_headers_stop_iteration`.
-            Action::Pause if self.check.is_some() && !self.policy.hold_headers => Action::Continue,
+            Action::Pause if self.check.is_some() && !policy.hold_headers => Action::Continue,
             action => action,
         }
     }
@@ -105,7 +129,9 @@ impl HttpContext for AkguardHttp {
         let Some(mut check) = self.check.take() else {
             return Action::Continue;
         };
-        let limit = self.policy.max_body_bytes + 1;
+        let policy = Rc::clone(&self.policy);
+        let policy = rules::chosen(&policy, self.rule);
+        let limit = policy.max_body_bytes + 1;
         let wanted = body_size.min(limit).saturating_sub(self.body_read);
         let chunk = if wanted > 0 {
             self.get_http_request_body(self.body_read, wanted)
@@ -114,7 +140,7 @@ impl HttpContext for AkguardHttp {
             Vec::new()
         };
         self.body_read += chunk.len();
-        let step = check.body(&self.policy, &chunk, end_of_stream);
+        let step = check.body(policy, &chunk, end_of_stream);
         self.note_leaked(check.leaked_key_seen());
         self.check = Some(check);
         self.act(step)
@@ -124,7 +150,8 @@ impl HttpContext for AkguardHttp {
         let Some(mut check) = self.check.take() else {
             return Action::Continue;
         };
-        let step = check.finish(&self.policy);
+        let policy = Rc::clone(&self.policy);
+        let step = check.finish(rules::chosen(&policy, self.rule));
         self.note_leaked(check.leaked_key_seen());
         self.check = Some(check);
         self.act(step)

@@ -50,15 +50,22 @@ impl RootContext for AkguardRoot {
                     warn!("akguard configuration: {warning}");
                 }
                 let p = &loaded.policy;
+                // `_rules_` (Higress's per-route form) is named only when present.
+                let rules = if p.rules.is_empty() {
+                    String::new()
+                } else {
+                    format!(" rules={}", p.rules.len())
+                };
                 info!(
-                    "akguard configuration accepted: leaked_keys={} (distinct {}) mode={} deny_all_calls={} extra_operations={} endpoints={} max_body_bytes={}",
+                    "akguard configuration accepted: leaked_keys={} (distinct {}) mode={} deny_all_calls={} extra_operations={} endpoints={} max_body_bytes={}{}",
                     p.keys_given,
                     p.keys.len(),
                     p.mode.label(),
                     p.deny_all_calls,
                     p.extra_operations,
                     p.endpoints.len(),
-                    p.max_body_bytes
+                    p.max_body_bytes,
+                    rules
                 );
                 self.metrics.set_keys_loaded(p.keys.len());
                 self.policy = Rc::new(loaded.policy);

@@ -1,0 +1,125 @@
+//! `akguard keys`: builds a complete configuration from a plain key list, checked by the
+//! filter's own validation before it is printed.
+
+use super::config_source::read_input;
+use super::key_list;
+use super::{CliResult, EXIT_FAILED, EXIT_OK};
+use akguard::core::config;
+use clap::ValueEnum;
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::PathBuf;
+
+/// `mode` of the configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ModeArg {
+    Enforce,
+    Shadow,
+}
+
+/// How `leaked_keys` entries are written. A further encoding (such as a compact block of
+/// digests for very large sets) is a new variant here and a new arm in [`write_keys`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Encoding {
+    /// The IDs as given.
+    Plain,
+    /// `sha256:<hex>` entries.
+    Sha256,
+}
+
+/// Build a configuration from a plain AccessKey ID list
+#[derive(clap::Args)]
+#[command(
+    long_about = "Read AccessKey IDs, one a line (blank lines and # comments skipped), and print a complete akguard \
+configuration (JSON) holding them, sorted and without duplicates: as `sha256:` entries with --hash, so the IDs \
+themselves need not leave the security team. The output is checked with the filter's own validation before it is \
+printed; a malformed ID is reported with its line number and the exit code is 1.",
+    after_help = "Example:\n  akguard keys --hash --mode shadow leaked.txt > akguard.json"
+)]
+pub struct Args {
+    /// File of AccessKey IDs; stdin when absent or "-"
+    pub file: Option<PathBuf>,
+    /// Write `sha256:` entries instead of the IDs
+    #[arg(long)]
+    pub hash: bool,
+    /// `mode`: enforce denies, shadow only logs and counts
+    #[arg(long, value_enum, default_value_t = ModeArg::Enforce)]
+    pub mode: ModeArg,
+    /// Set `deny_all_calls`: deny every call made with a leaked key
+    #[arg(long)]
+    pub deny_all_calls: bool,
+    /// Set `hold_headers` (needs allow_on_headers_stop_iteration: true in Envoy)
+    #[arg(long)]
+    pub hold_headers: bool,
+    /// Set `max_body_bytes`
+    #[arg(long, value_name = "BYTES")]
+    pub max_body_bytes: Option<u64>,
+}
+
+fn write_keys(out: &mut String, entries: &BTreeSet<String>, encoding: Encoding) {
+    match encoding {
+        Encoding::Plain | Encoding::Sha256 => {
+            out.push_str("  \"leaked_keys\": [");
+            for (i, entry) in entries.iter().enumerate() {
+                out.push_str(if i == 0 { "\n    " } else { ",\n    " });
+                out.push_str(&serde_json::Value::from(entry.as_str()).to_string());
+            }
+            out.push_str(if entries.is_empty() { "]" } else { "\n  ]" });
+        }
+    }
+}
+
+/// The configuration text.
+fn configuration(args: &Args, entries: &BTreeSet<String>, encoding: Encoding) -> String {
+    let mut out = String::from("{\n");
+    write_keys(&mut out, entries, encoding);
+    let mode = match args.mode {
+        ModeArg::Enforce => "enforce",
+        ModeArg::Shadow => "shadow",
+    };
+    out.push_str(&format!(",\n  \"mode\": \"{mode}\""));
+    if args.deny_all_calls {
+        out.push_str(",\n  \"deny_all_calls\": true");
+    }
+    if args.hold_headers {
+        out.push_str(",\n  \"hold_headers\": true");
+    }
+    if let Some(bytes) = args.max_body_bytes {
+        out.push_str(&format!(",\n  \"max_body_bytes\": {bytes}"));
+    }
+    out.push_str("\n}\n");
+    out
+}
+
+pub fn run(args: &Args) -> CliResult {
+    let path = args.file.clone().unwrap_or_else(|| PathBuf::from("-"));
+    let entries = key_list::entries(&read_input(&path)?);
+    let problems = key_list::problems(&entries);
+    if !problems.is_empty() {
+        for problem in &problems {
+            eprintln!("{}: {problem}", super::config_source::input_name(&path));
+        }
+        return Ok(EXIT_FAILED);
+    }
+    let encoding = if args.hash {
+        Encoding::Sha256
+    } else {
+        Encoding::Plain
+    };
+    let entries: BTreeSet<String> = entries
+        .into_iter()
+        .map(|e| match encoding {
+            Encoding::Sha256 => key_list::hashed(&e.text),
+            Encoding::Plain => e.text,
+        })
+        .collect();
+    let text = configuration(args, &entries, encoding);
+    if let Err(error) = config::load(text.as_bytes()) {
+        eprintln!("akguard: the built configuration is rejected: {error}");
+        return Ok(EXIT_FAILED);
+    }
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(EXIT_OK)
+}
