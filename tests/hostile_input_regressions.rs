@@ -140,6 +140,37 @@ fn a_key_value_too_long_to_read_is_treated_as_leaked() {
 }
 
 #[test]
+fn repeated_hosts_joined_by_envoy() {
+    // Found by the evasion suite through Envoy: Envoy joins two `Host` headers into one
+    // `:authority` with a comma, which named no product.
+    let got = verdict(
+        &[
+            (":authority", b"sts.aliyuncs.com,ram.aliyuncs.com"),
+            (
+                ":path",
+                b"/?Action=GetCallerIdentity&AccessKeyId=LTAI5tLeakedKey000000001",
+            ),
+        ],
+        None,
+    );
+    assert_eq!(got, "deny all-operations");
+    let got = verdict(
+        &[
+            (
+                ":authority",
+                b"sts.aliyuncs.com, sts-vpc.cn-hangzhou.aliyuncs.com",
+            ),
+            (
+                ":path",
+                b"/?Action=GetCallerIdentity&AccessKeyId=LTAI5tLeakedKey000000001",
+            ),
+        ],
+        None,
+    );
+    assert_eq!(got, "allow");
+}
+
+#[test]
 fn an_empty_content_type_is_read_as_missing() {
     let got = verdict(
         &[

@@ -233,10 +233,13 @@ impl Evidence {
                     push_unique(versions, v, Source::VersionHeader, false)
                 });
             } else if name == ":authority" || is_header(name, "host") {
-                let host = normalize_host(value);
-                if !hosts.contains(&host) {
-                    hosts.push(host);
-                }
+                // Envoy joins repeated `Host` headers with commas: each part is a host too.
+                header_readings(value, &mut |v| {
+                    let host = normalize_host(v);
+                    if !hosts.contains(&host) && (hosts.is_empty() || !host.is_empty()) {
+                        hosts.push(host);
+                    }
+                });
             }
         }
         for (name, value) in headers {

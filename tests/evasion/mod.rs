@@ -11,7 +11,9 @@
 //! head gives none. Fields:
 //! - `expect: deny <rule>` or `expect: allow`: the verdict with `{KEY}` = the leaked key;
 //! - `key: <leaked> <clean>`: the keys put in `{KEY}` (default [`LEAKED`] and [`CLEAN`]);
-//! - `config: <json>`: replaces [`DEFAULT_CONFIG`].
+//! - `config: <json>`: replaces [`DEFAULT_CONFIG`];
+//! - `envoy: rejects`: Envoy itself answers such a request `400` (both variants) before any
+//!   filter sees it; the other runners run the case as usual.
 //!
 //! Every case runs twice: as written with the leaked key, and as its clean twin with the clean
 //! key, which must be allowed. Escapes in head and body: `\xNN` (a byte), `\\` (a backslash),
@@ -54,6 +56,8 @@ pub struct Case {
     pub leaked_key: String,
     pub clean_key: String,
     pub config: Option<String>,
+    /// Envoy answers the request `400` itself.
+    pub envoy_rejects: bool,
     head: Vec<String>,
     body: String,
 }
@@ -182,6 +186,7 @@ fn parse_file(file: &str, text: &str) -> Vec<Case> {
             leaked_key: LEAKED.to_string(),
             clean_key: CLEAN.to_string(),
             config: None,
+            envoy_rejects: false,
             head: Vec::new(),
             body: String::new(),
         };
@@ -216,6 +221,7 @@ fn parse_file(file: &str, text: &str) -> Vec<Case> {
                     );
                 }
                 "config" => case.config = Some(value.to_string()),
+                "envoy" if value == "rejects" => case.envoy_rejects = true,
                 other => panic!("{file}: case {name:?}: unknown field {other:?}"),
             }
         }

@@ -64,15 +64,22 @@ pub fn parse(raw: &[u8]) -> Option<WireRequest> {
 }
 
 impl WireRequest {
-    /// Headers as Envoy hands them to a filter: pseudo-headers first, the first `Host` as
-    /// `:authority`, other names lower-cased, `content-length` as Envoy keeps it.
+    /// Headers as Envoy hands them to a filter: pseudo-headers first, `Host` as `:authority`
+    /// (repeated ones joined with commas, as Envoy joins them), other names lower-cased,
+    /// `content-length` as Envoy keeps it.
     pub fn headers(&self) -> Vec<(String, Vec<u8>)> {
-        let mut authority = None;
+        let mut authority: Option<Vec<u8>> = None;
         let mut rest = Vec::new();
         for (name, value) in &self.fields {
             let name = String::from_utf8_lossy(name).to_ascii_lowercase();
-            if name == "host" && authority.is_none() {
-                authority = Some(value.clone());
+            if name == "host" {
+                match authority.as_mut() {
+                    Some(joined) => {
+                        joined.push(b',');
+                        joined.extend_from_slice(value);
+                    }
+                    None => authority = Some(value.clone()),
+                }
             } else {
                 rest.push((name, value.clone()));
             }
