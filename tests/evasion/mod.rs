@@ -22,6 +22,7 @@
 
 #![allow(dead_code, clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+pub mod properties;
 pub mod reference;
 pub mod wire;
 
