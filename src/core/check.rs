@@ -91,6 +91,7 @@ pub struct RequestCheck {
     scanner: ParamScanner,
     body_bytes: usize,
     keys_checked: usize,
+    other_readings_checked: usize,
 }
 
 /// Outcome of [`RequestCheck::start`].
@@ -119,8 +120,8 @@ impl RequestCheck {
     pub fn start(policy: &Policy, headers: &[Header], end_of_stream: bool) -> Started {
         let mut leaked = None;
         if !policy.keys.is_empty() {
-            key_candidates_in_head(headers, &mut |key, _, cut| {
-                if leaked.is_none() && (cut || policy.keys.contains(key)) {
+            key_candidates_in_head(headers, &mut |key, c| {
+                if leaked.is_none() && (c.cut || policy.keys.contains(key)) {
                     leaked = Some(key.to_vec());
                 }
             });
@@ -142,6 +143,7 @@ impl RequestCheck {
             .collect();
         let check = RequestCheck {
             keys_checked: evidence.keys.len(),
+            other_readings_checked: evidence.other_key_readings.len(),
             evidence,
             products,
             leaked,
@@ -194,20 +196,23 @@ impl RequestCheck {
     }
 
     fn check_new_keys(&mut self, policy: &Policy) {
-        if self.leaked.is_none() {
-            let fresh = self
-                .evidence
+        if self.leaked.is_none() && !policy.keys.is_empty() {
+            let evidence = &self.evidence;
+            let fresh = evidence
                 .keys
                 .get(self.keys_checked..)
                 .unwrap_or_default()
-                .iter();
-            self.leaked = if policy.keys.is_empty() {
-                None
-            } else {
-                first_leaked(policy, fresh.map(|f| (f.value.as_slice(), f.cut)))
-            };
+                .iter()
+                .chain(
+                    evidence
+                        .other_key_readings
+                        .get(self.other_readings_checked..)
+                        .unwrap_or_default(),
+                );
+            self.leaked = first_leaked(policy, fresh.map(|f| (f.value.as_slice(), f.cut)));
         }
         self.keys_checked = self.evidence.keys.len();
+        self.other_readings_checked = self.evidence.other_key_readings.len();
     }
 
     fn decide(&self, policy: &Policy, complete: bool) -> Step {

@@ -53,7 +53,10 @@ pub struct Found {
 /// Everything read from a request so far.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Evidence {
+    /// AccessKey IDs as read (as given and trimmed).
     pub keys: Vec<Found>,
+    /// Other readings of them, also checked: tokens of the values, decoded header values.
+    pub other_key_readings: Vec<Found>,
     pub actions: Vec<Found>,
     pub versions: Vec<Found>,
     /// `Format=XML` was asked for.
@@ -77,11 +80,21 @@ fn is_key_byte(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || byte == b'.'
 }
 
-/// The readings of one AccessKey ID value: as given, without surrounding whitespace and
-/// control bytes, and every run of ASCII letters, digits and `.` in it (so quotes, spaces,
-/// commas, a `#` or an `&` around a key cannot hide it). A key is checked under each reading.
-pub fn key_readings(value: &[u8], out: &mut dyn FnMut(&[u8])) {
-    out(value);
+/// Every run of ASCII letters, digits and `.` in a value.
+fn key_tokens(value: &[u8], out: &mut dyn FnMut(&[u8])) {
+    for token in value.split(|&b| !is_key_byte(b)) {
+        if !token.is_empty() {
+            out(token);
+        }
+    }
+}
+
+/// The readings of one AccessKey ID value: as given and without surrounding whitespace and
+/// control bytes (`out(reading, false)`), and, as other readings (`out(reading, true)`), every
+/// run of ASCII letters, digits and `.` in it, so quotes, spaces, commas, a `#` or an `&`
+/// around a key cannot hide it. A key is checked under each reading.
+pub fn key_readings(value: &[u8], out: &mut dyn FnMut(&[u8], bool)) {
+    out(value, false);
     let is_junk = |b: &u8| *b <= b' ' || *b == 0x7f;
     let start = value
         .iter()
@@ -93,13 +106,13 @@ pub fn key_readings(value: &[u8], out: &mut dyn FnMut(&[u8])) {
         .map_or(start, |e| e + 1);
     let trimmed = value.get(start..end).unwrap_or_default();
     if trimmed.len() != value.len() {
-        out(trimmed);
+        out(trimmed, false);
     }
-    for token in trimmed.split(|&b| !is_key_byte(b)) {
-        if !token.is_empty() && token.len() != trimmed.len() {
-            out(token);
+    key_tokens(trimmed, &mut |token| {
+        if token.len() != trimmed.len() {
+            out(token, true);
         }
-    }
+    });
 }
 
 /// The AccessKey ID in a credential scope `<AK>/<date>/…`.
@@ -120,40 +133,56 @@ pub fn query_of(path: &[u8]) -> Option<&[u8]> {
 /// Passes every AccessKey ID candidate in the headers and the query string to `out`. This is
 /// the fast path: nothing but keys is read.
 pub fn keys_in_head(headers: &[Header], out: &mut dyn FnMut(&[u8], Source)) {
-    key_candidates_in_head(headers, &mut |key, source, _| out(key, source));
+    key_candidates_in_head(headers, &mut |key, c| out(key, c.source));
 }
 
-/// As [`keys_in_head`], also saying whether the candidate comes from a value longer than the
-/// scanner keeps (a cut value: the key it holds cannot be read with certainty).
-pub fn key_candidates_in_head(headers: &[Header], out: &mut dyn FnMut(&[u8], Source, bool)) {
+/// Where a key candidate comes from and how it was read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Candidate {
+    pub source: Source,
+    /// From a value longer than the scanner keeps: the key it holds cannot be read with
+    /// certainty.
+    pub cut: bool,
+    /// Another reading (a token of the value, or the value decoded), not the value as read.
+    pub other: bool,
+}
+
+/// As [`keys_in_head`], saying how each candidate was read.
+pub fn key_candidates_in_head(headers: &[Header], out: &mut dyn FnMut(&[u8], Candidate)) {
+    let candidate = |source, cut, other| Candidate { source, cut, other };
     for (name, value) in headers {
         if is_header(name, "authorization") {
             // The parsed credentials, then every token of the value as written and decoded.
-            let mut emit = |key: &[u8]| {
-                key_readings(key, &mut |k| out(k, Source::Authorization, false));
-            };
-            authorization::keys_in(value, &mut emit);
-            emit(value);
+            let source = Source::Authorization;
+            authorization::keys_in(value, &mut |key| {
+                key_readings(key, &mut |k, other| out(k, candidate(source, false, other)));
+            });
+            key_tokens(value, &mut |k| out(k, candidate(source, false, true)));
             if percent::needs_decoding(value) {
-                emit(&percent::decode(value));
+                let decoded = percent::decode(value);
+                key_tokens(&decoded, &mut |k| out(k, candidate(source, false, true)));
             }
         } else if is_header(name, "x-acs-accesskey-id") {
-            key_readings(value, &mut |k| out(k, Source::AccessKeyHeader, false));
+            let source = Source::AccessKeyHeader;
+            key_readings(value, &mut |k, other| {
+                out(k, candidate(source, false, other))
+            });
             if percent::needs_decoding(value) {
-                key_readings(&percent::decode(value), &mut |k| {
-                    out(k, Source::AccessKeyHeader, false)
+                key_readings(&percent::decode(value), &mut |k, _| {
+                    out(k, candidate(source, false, true))
                 });
             }
         } else if name == ":path" {
             if let Some(query) = query_of(value) {
-                ParamScanner::scan_all(query, &mut |p: Param<'_>| match p.kind {
-                    ParamKind::AccessKeyId => {
-                        key_readings(p.value, &mut |k| out(k, Source::Query, p.cut))
-                    }
-                    ParamKind::Credential => key_readings(credential_key(p.value), &mut |k| {
-                        out(k, Source::Query, p.cut)
-                    }),
-                    _ => {}
+                ParamScanner::scan_all(query, &mut |p: Param<'_>| {
+                    let key = match p.kind {
+                        ParamKind::AccessKeyId => p.value,
+                        ParamKind::Credential => credential_key(p.value),
+                        _ => return,
+                    };
+                    key_readings(key, &mut |k, other| {
+                        out(k, candidate(Source::Query, p.cut, other))
+                    });
                 });
             }
         }
@@ -184,17 +213,27 @@ impl Evidence {
     pub fn add_param(&mut self, param: Param<'_>, source: Source) {
         let Evidence {
             keys,
+            other_key_readings,
             actions,
             versions,
             ..
         } = self;
         match param.kind {
-            ParamKind::AccessKeyId => key_readings(param.value, &mut |k| {
-                push_unique(keys, k, source, param.cut)
-            }),
-            ParamKind::Credential => key_readings(credential_key(param.value), &mut |k| {
-                push_unique(keys, k, source, param.cut)
-            }),
+            ParamKind::AccessKeyId | ParamKind::Credential => {
+                let key = if param.kind == ParamKind::Credential {
+                    credential_key(param.value)
+                } else {
+                    param.value
+                };
+                key_readings(key, &mut |k, other| {
+                    let list = if other {
+                        &mut *other_key_readings
+                    } else {
+                        &mut *keys
+                    };
+                    push_unique(list, k, source, param.cut)
+                })
+            }
             ParamKind::Action => {
                 if !param.value.is_empty() {
                     push_unique(actions, param.value, source, param.cut);
@@ -213,13 +252,19 @@ impl Evidence {
     pub fn read_head(&mut self, headers: &[Header]) {
         let Evidence {
             keys,
+            other_key_readings,
             actions,
             versions,
             hosts,
             ..
         } = self;
-        key_candidates_in_head(headers, &mut |key, source, cut| {
-            push_unique(keys, key, source, cut)
+        key_candidates_in_head(headers, &mut |key, c| {
+            let list = if c.other {
+                &mut *other_key_readings
+            } else {
+                &mut *keys
+            };
+            push_unique(list, key, c.source, c.cut)
         });
         for (name, value) in headers {
             if is_header(name, "x-acs-action") {
@@ -426,14 +471,12 @@ mod tests {
     fn cut_key_values_are_flagged() {
         let path = format!("/?AccessKeyId={}LTAIk", "%20".repeat(2000));
         let mut flagged = false;
-        key_candidates_in_head(&headers(&[(":path", &path)]), &mut |_, _, cut| {
-            flagged |= cut
-        });
+        key_candidates_in_head(&headers(&[(":path", &path)]), &mut |_, c| flagged |= c.cut);
         assert!(flagged);
         let mut flagged = false;
         key_candidates_in_head(
             &headers(&[(":path", "/?AccessKeyId=LTAIk&Pad=%20%20")]),
-            &mut |_, _, cut| flagged |= cut,
+            &mut |_, c| flagged |= c.cut,
         );
         assert!(!flagged);
     }
