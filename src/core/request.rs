@@ -75,6 +75,23 @@ fn push_unique(list: &mut Vec<Found>, value: &[u8], source: Source, cut: bool) {
     }
 }
 
+/// Records a key reading: with the keys as read, or with the other readings unless it is
+/// already a key as read.
+fn push_key(
+    keys: &mut Vec<Found>,
+    others: &mut Vec<Found>,
+    value: &[u8],
+    source: Source,
+    cut: bool,
+    other: bool,
+) {
+    if !other {
+        push_unique(keys, value, source, cut);
+    } else if !keys.iter().any(|f| f.value == value) {
+        push_unique(others, value, source, cut);
+    }
+}
+
 /// True for the bytes an AccessKey ID is made of: ASCII letters, digits and `.`.
 fn is_key_byte(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || byte == b'.'
@@ -226,12 +243,7 @@ impl Evidence {
                     param.value
                 };
                 key_readings(key, &mut |k, other| {
-                    let list = if other {
-                        &mut *other_key_readings
-                    } else {
-                        &mut *keys
-                    };
-                    push_unique(list, k, source, param.cut)
+                    push_key(keys, other_key_readings, k, source, param.cut, other)
                 })
             }
             ParamKind::Action => {
@@ -259,12 +271,7 @@ impl Evidence {
             ..
         } = self;
         key_candidates_in_head(headers, &mut |key, c| {
-            let list = if c.other {
-                &mut *other_key_readings
-            } else {
-                &mut *keys
-            };
-            push_unique(list, key, c.source, c.cut)
+            push_key(keys, other_key_readings, key, c.source, c.cut, c.other)
         });
         for (name, value) in headers {
             if is_header(name, "x-acs-action") {
