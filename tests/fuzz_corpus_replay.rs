@@ -1,12 +1,12 @@
-//! Replays the fuzz targets' committed corpora (`fuzz/seeds/request_extractor/`,
-//! `fuzz/seeds/form_scanner/`: the suite's requests and the inputs fuzzing found) through
-//! the properties the targets check, so every `cargo test` keeps what fuzzing established.
+//! Replays the fuzz targets' committed corpora (`fuzz/seeds/<target>/`: the suite's requests,
+//! bodies and configurations, and the inputs fuzzing found) through the properties the
+//! targets check, so every `cargo test` keeps what fuzzing established.
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 mod evasion;
 
-use evasion::properties::{check_form, check_request};
+use evasion::properties::{check_config, check_form, check_request};
 use std::path::Path;
 
 fn replay(target: &str, property: fn(&[u8]) -> Result<(), String>) -> usize {
@@ -34,4 +34,9 @@ fn request_extractor_corpus_keeps_its_properties() {
 #[test]
 fn form_scanner_corpus_keeps_its_properties() {
     assert!(replay("form_scanner", check_form) >= 300);
+}
+
+#[test]
+fn config_parser_corpus_keeps_its_properties() {
+    assert!(replay("config_parser", check_config) >= 300);
 }

@@ -4,5 +4,5 @@
 #[path = "../../tests/evasion/mod.rs"]
 pub mod evasion;
 
-pub use evasion::properties::{check_form, check_request};
+pub use evasion::properties::{check_config, check_form, check_request};
 pub use evasion::{reference, wire};

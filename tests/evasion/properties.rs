@@ -2,7 +2,7 @@
 //! their corpora in `cargo test`: a raw request is checked without panicking, with the same
 //! verdict whatever its body chunking, and denied whenever its plain reading calls a listed
 //! operation with the leaked key; a parameter list reads the same whatever its chunking and
-//! agrees with `url::form_urlencoded`.
+//! agrees with `url::form_urlencoded`; a configuration loads the same way twice.
 
 use super::reference::{core_all_readings, disagreement};
 use super::wire;
@@ -149,4 +149,35 @@ pub fn check_form(data: &[u8]) -> Result<(), String> {
         }
     }
     disagreement(input).map_or(Ok(()), Err)
+}
+
+/// The configuration parser's properties on any bytes: the same answer twice, and an
+/// accepted configuration checks a request.
+pub fn check_config(data: &[u8]) -> Result<(), String> {
+    match (config::load(data), config::load(data)) {
+        (Ok(a), Ok(b)) => {
+            if a.warnings != b.warnings {
+                return Err("the same configuration warned differently".into());
+            }
+            let headers = vec![
+                (":authority".to_string(), b"ecs.aliyuncs.com".to_vec()),
+                (
+                    ":path".to_string(),
+                    b"/?Action=RunInstances&AccessKeyId=LTAI5tLeakedKey000000001".to_vec(),
+                ),
+                (
+                    "content-type".to_string(),
+                    b"application/x-www-form-urlencoded".to_vec(),
+                ),
+            ];
+            let _ = verdict(&a.policy, &headers, &[b"AccessKeyId=x&Action=y"]);
+            Ok(())
+        }
+        (Err(a), Err(b)) if a == b => Ok(()),
+        (a, b) => Err(format!(
+            "loaded twice: {:?} then {:?}",
+            a.map(|_| ()),
+            b.map(|_| ())
+        )),
+    }
 }
