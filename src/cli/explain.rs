@@ -286,8 +286,19 @@ fn explain(policy: &Policy, request: &HttpRequest) -> (String, u8) {
             product_label(policy, *product)
         );
     }
-    let any_leaked = ev.keys.iter().any(|f| policy.keys.contains(&f.value));
-    list(&mut out, "keys:", &ev.keys, |f| {
+    // Other readings of the keys (tokens, decoded values) are shown when they are leaked.
+    let keys: Vec<Found> = ev
+        .keys
+        .iter()
+        .chain(
+            ev.other_key_readings
+                .iter()
+                .filter(|f| policy.keys.contains(&f.value)),
+        )
+        .cloned()
+        .collect();
+    let any_leaked = keys.iter().any(|f| policy.keys.contains(&f.value));
+    list(&mut out, "keys:", &keys, |f| {
         let state = if policy.keys.contains(&f.value) {
             "leaked"
         } else {

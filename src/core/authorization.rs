@@ -10,6 +10,8 @@
 //! case, spaces and commas may vary, and every `Credential=` found counts. An unknown scheme
 //! still yields the token before `:` as a candidate, so a novel spelling cannot hide a key.
 
+#![deny(clippy::indexing_slicing)]
+
 const CREDENTIAL: &[u8] = b"credential=";
 
 fn is_space(byte: u8) -> bool {
@@ -36,11 +38,14 @@ fn trim(mut value: &[u8]) -> &[u8] {
 
 /// Position of every `Credential=` (any case) in `value`, pointing just past the `=`.
 fn credential_starts(value: &[u8]) -> impl Iterator<Item = usize> + '_ {
-    (0..value.len().saturating_sub(CREDENTIAL.len() - 1)).filter_map(move |at| {
-        value[at..at + CREDENTIAL.len()]
-            .eq_ignore_ascii_case(CREDENTIAL)
-            .then_some(at + CREDENTIAL.len())
-    })
+    value
+        .windows(CREDENTIAL.len())
+        .enumerate()
+        .filter_map(|(at, window)| {
+            window
+                .eq_ignore_ascii_case(CREDENTIAL)
+                .then_some(at + CREDENTIAL.len())
+        })
 }
 
 /// Every AccessKey ID candidate in one `Authorization` header value, passed to `out`.
@@ -48,24 +53,28 @@ pub fn keys_in(value: &[u8], out: &mut dyn FnMut(&[u8])) {
     let value = trim(value);
     let mut found_credential = false;
     for start in credential_starts(value) {
-        let rest = &value[start..];
-        let end = rest
-            .iter()
-            .position(|&b| b == b'/' || b == b',' || is_space(b))
-            .unwrap_or(rest.len());
+        let rest = value.get(start..).unwrap_or_default();
+        let key = rest
+            .split(|&b| b == b'/' || b == b',' || is_space(b))
+            .next()
+            .unwrap_or_default();
         found_credential = true;
-        out(&rest[..end]);
+        out(key);
     }
     if found_credential {
         return;
     }
     // `<scheme> <AK>:<signature>` (ROA, OSS V1), or an unknown scheme with the same shape.
     let after_scheme = match value.iter().position(|&b| is_space(b)) {
-        Some(space) => trim(&value[space..]),
+        Some(space) => trim(value.get(space..).unwrap_or_default()),
         None => value,
     };
-    if let Some(colon) = after_scheme.iter().position(|&b| b == b':') {
-        out(trim(&after_scheme[..colon]));
+    if after_scheme.contains(&b':') {
+        let before_colon = after_scheme
+            .split(|&b| b == b':')
+            .next()
+            .unwrap_or_default();
+        out(trim(before_colon));
     } else if !after_scheme.is_empty() && after_scheme.len() != value.len() {
         out(after_scheme);
     }

@@ -14,7 +14,9 @@ use super::endpoints::resolve;
 use super::mask::{mask_key, printable};
 use super::params::ParamScanner;
 use super::reply::{self, Format, Reply, ReplyKind};
-use super::request::{body_may_carry_params, header, keys_in_head, Evidence, Header, Source};
+use super::request::{
+    body_may_carry_params, header, key_candidates_in_head, Evidence, Header, Source,
+};
 
 /// What the filter does next.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -89,6 +91,7 @@ pub struct RequestCheck {
     scanner: ParamScanner,
     body_bytes: usize,
     keys_checked: usize,
+    other_readings_checked: usize,
 }
 
 /// Outcome of [`RequestCheck::start`].
@@ -101,10 +104,15 @@ pub struct Started {
     pub leaked_key_seen: bool,
 }
 
-fn first_leaked<'a>(policy: &Policy, keys: impl Iterator<Item = &'a [u8]>) -> Option<Vec<u8>> {
+/// The first key that is leaked, or that comes from a value too long to read with certainty
+/// (treated as leaked: it could hide one).
+fn first_leaked<'a>(
+    policy: &Policy,
+    keys: impl Iterator<Item = (&'a [u8], bool)>,
+) -> Option<Vec<u8>> {
     keys.into_iter()
-        .find(|k| policy.keys.contains(k))
-        .map(<[u8]>::to_vec)
+        .find(|(k, cut)| *cut || policy.keys.contains(k))
+        .map(|(k, _)| k.to_vec())
 }
 
 impl RequestCheck {
@@ -112,8 +120,8 @@ impl RequestCheck {
     pub fn start(policy: &Policy, headers: &[Header], end_of_stream: bool) -> Started {
         let mut leaked = None;
         if !policy.keys.is_empty() {
-            keys_in_head(headers, &mut |key, _| {
-                if leaked.is_none() && policy.keys.contains(key) {
+            key_candidates_in_head(headers, &mut |key, c| {
+                if leaked.is_none() && (c.cut || policy.keys.contains(key)) {
                     leaked = Some(key.to_vec());
                 }
             });
@@ -135,6 +143,7 @@ impl RequestCheck {
             .collect();
         let check = RequestCheck {
             keys_checked: evidence.keys.len(),
+            other_readings_checked: evidence.other_key_readings.len(),
             evidence,
             products,
             leaked,
@@ -187,11 +196,23 @@ impl RequestCheck {
     }
 
     fn check_new_keys(&mut self, policy: &Policy) {
-        if self.leaked.is_none() {
-            let fresh = self.evidence.keys[self.keys_checked..].iter();
-            self.leaked = first_leaked(policy, fresh.map(|f| f.value.as_slice()));
+        if self.leaked.is_none() && !policy.keys.is_empty() {
+            let evidence = &self.evidence;
+            let fresh = evidence
+                .keys
+                .get(self.keys_checked..)
+                .unwrap_or_default()
+                .iter()
+                .chain(
+                    evidence
+                        .other_key_readings
+                        .get(self.other_readings_checked..)
+                        .unwrap_or_default(),
+                );
+            self.leaked = first_leaked(policy, fresh.map(|f| (f.value.as_slice(), f.cut)));
         }
         self.keys_checked = self.evidence.keys.len();
+        self.other_readings_checked = self.evidence.other_key_readings.len();
     }
 
     fn decide(&self, policy: &Policy, complete: bool) -> Step {

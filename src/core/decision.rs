@@ -11,6 +11,8 @@
 //! Rules 1–5 only grow as more of the request is read, so they may deny early; rule 6 waits
 //! for the end of the request.
 
+#![deny(clippy::indexing_slicing)]
+
 use super::catalog::{Catalog, ProductIndex};
 use super::request::{Evidence, Found};
 
@@ -113,7 +115,7 @@ pub fn decide(
     }
     for &product in products {
         if let Some(index) = product {
-            if catalog.products[index].all {
+            if catalog.products.get(index).is_some_and(|p| p.all) {
                 return finding(Rule::AllOperations, product, evidence.actions.first());
             }
             if let Some(hit) = evidence

@@ -5,6 +5,8 @@
 //! mapped by its first label (`ecs.cn-hangzhou…`, `ecs-vpc.cn-hangzhou…`, `ram.vpc-proxy…`,
 //! legacy `ecs-cn-hangzhou…`) through the catalog's host codes.
 
+#![deny(clippy::indexing_slicing)]
+
 use super::catalog::{Catalog, ProductIndex};
 use hashbrown::HashMap;
 

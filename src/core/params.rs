@@ -6,10 +6,13 @@
 //! reading, also on `;`: both readings are reported, so a server that honours either separator
 //! cannot see a parameter the scanner missed.
 
+#![deny(clippy::indexing_slicing)]
+
 use super::percent;
 
-/// Longest raw parameter name kept for recognition. Recognised names are short; a longer name
-/// (even fully percent-encoded) cannot be one of them.
+/// Longest raw parameter name prefix kept for recognition. Recognised names are short: even
+/// encoded three times, none takes more than 112 raw bytes, so a longer name is recognised
+/// only by its reading up to a NUL, which the prefix holds.
 const MAX_NAME: usize = 256;
 /// Longest raw value kept for a recognised parameter; the rest is dropped and the value is
 /// reported as cut.
@@ -30,8 +33,9 @@ pub enum ParamKind {
     Format,
 }
 
-/// Recognises a decoded parameter name. Names are compared without regard to ASCII case: the
-/// server's names are case-sensitive, so a case variant is at worst a harmless extra reading.
+/// Recognises a decoded parameter name, as written and as read up to a NUL byte (the way a
+/// C string ends). Names are compared without regard to ASCII case: the server's names are
+/// case-sensitive, so a case variant is at worst a harmless extra reading.
 pub fn classify(name: &[u8]) -> Option<ParamKind> {
     const NAMES: &[(&[u8], ParamKind)] = &[
         (b"accesskeyid", ParamKind::AccessKeyId),
@@ -42,10 +46,18 @@ pub fn classify(name: &[u8]) -> Option<ParamKind> {
         (b"version", ParamKind::Version),
         (b"format", ParamKind::Format),
     ];
-    NAMES
-        .iter()
-        .find(|(known, _)| name.eq_ignore_ascii_case(known))
-        .map(|&(_, kind)| kind)
+    let recognise = |name: &[u8]| {
+        NAMES
+            .iter()
+            .find(|(known, _)| name.eq_ignore_ascii_case(known))
+            .map(|&(_, kind)| kind)
+    };
+    recognise(name).or_else(|| {
+        let before_nul = name.split(|&b| b == 0).next().unwrap_or_default();
+        (before_nul.len() < name.len())
+            .then(|| recognise(before_nul))
+            .flatten()
+    })
 }
 
 /// One recognised parameter, its value decoded (one reading of possibly several).
@@ -55,6 +67,9 @@ pub struct Param<'a> {
     pub value: &'a [u8],
     /// The raw value was longer than [`MAX_VALUE`] and was cut.
     pub cut: bool,
+    /// Name and value are both read decoded once: what a server that decodes once sees (other
+    /// readings decode again).
+    pub first_reading: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,8 +84,9 @@ struct Reading {
     split_on_semicolon: bool,
     part: Part,
     name: Vec<u8>,
-    name_too_long: bool,
     kind: Option<ParamKind>,
+    /// The name was recognised decoded once.
+    name_first: bool,
     value: Vec<u8>,
     value_cut: bool,
     /// The current pair began after a `;`.
@@ -83,8 +99,8 @@ impl Reading {
             split_on_semicolon,
             part: Part::Name,
             name: Vec::new(),
-            name_too_long: false,
             kind: None,
+            name_first: false,
             value: Vec::new(),
             value_cut: false,
             after_semicolon: false,
@@ -101,8 +117,8 @@ impl Reading {
             let stop = rest
                 .iter()
                 .position(|&b| self.is_separator(b) || (self.part == Part::Name && b == b'='));
-            let (run, next) = match stop {
-                Some(at) => (&rest[..at], Some((rest[at], &rest[at + 1..]))),
+            let (run, next) = match stop.and_then(|at| rest.split_at_checked(at)) {
+                Some((run, tail)) => (run, tail.split_first().map(|(&b, after)| (b, after))),
                 None => (rest, None),
             };
             self.take(run);
@@ -123,11 +139,8 @@ impl Reading {
     fn take(&mut self, run: &[u8]) {
         match self.part {
             Part::Name => {
-                if self.name.len() + run.len() > MAX_NAME {
-                    self.name_too_long = true;
-                } else {
-                    self.name.extend_from_slice(run);
-                }
+                let room = MAX_NAME.saturating_sub(self.name.len());
+                self.name.extend_from_slice(run.get(..room).unwrap_or(run));
             }
             Part::Value => {
                 if self.kind.is_none() {
@@ -137,42 +150,48 @@ impl Reading {
                 if run.len() > room {
                     self.value_cut = true;
                 }
-                self.value.extend_from_slice(&run[..run.len().min(room)]);
+                self.value.extend_from_slice(run.get(..room).unwrap_or(run));
             }
         }
     }
 
     fn end_name(&mut self) {
         self.part = Part::Value;
-        self.kind = if self.name_too_long {
-            None
-        } else {
-            percent::readings(&self.name)
-                .iter()
-                .find_map(|reading| classify(reading))
-        };
+        self.kind = None;
+        for (round, reading) in percent::readings(&self.name).iter().enumerate() {
+            if let Some(kind) = classify(reading) {
+                self.kind = Some(kind);
+                self.name_first = round == 0;
+                break;
+            }
+        }
     }
 
     /// Ends the current pair at `separator` (`None` at the end of the input). The `;`
-    /// reading reports only pairs a `;` bounds: the others are the `&` reading's too.
+    /// reading reports only pairs a `;` bounds: the others are the `&` reading's too. A name
+    /// without `=` is a parameter with an empty value, as form decoders read it.
     fn end_pair(&mut self, separator: Option<u8>, out: &mut dyn FnMut(Param<'_>)) {
         let by_semicolon = self.after_semicolon || separator == Some(b';');
         self.after_semicolon = separator == Some(b';');
+        if self.part == Part::Name && !self.name.is_empty() {
+            self.end_name();
+        }
         if self.part == Part::Value && (!self.split_on_semicolon || by_semicolon) {
             if let Some(kind) = self.kind {
-                for reading in percent::readings(&self.value) {
+                for (round, reading) in percent::readings(&self.value).iter().enumerate() {
                     out(Param {
                         kind,
-                        value: &reading,
+                        value: reading,
                         cut: self.value_cut,
+                        first_reading: self.name_first && round == 0,
                     });
                 }
             }
         }
         self.part = Part::Name;
         self.name.clear();
-        self.name_too_long = false;
         self.kind = None;
+        self.name_first = false;
         self.value.clear();
         self.value_cut = false;
     }
@@ -266,7 +285,12 @@ mod tests {
                 "x-oss-credential=LTAIabc%2F20260101%2Fcn%2Foss",
                 &[(Credential, "LTAIabc/20260101/cn/oss")],
             ),
-            ("Action", &[]),
+            ("Action", &[(Action, "")]),
+            ("Format&Action", &[(Format, ""), (Action, "")]),
+            (" Action =RunInstances", &[]),
+            ("%20Action%09=RunInstances", &[]),
+            ("Action%00x=RunInstances", &[(Action, "RunInstances")]),
+            ("%00Action=RunInstances", &[]),
             ("Action=", &[(Action, "")]),
             ("=RunInstances&&&", &[]),
             ("a=1;Action=RunInstances", &[(Action, "RunInstances")]),
@@ -307,11 +331,18 @@ mod tests {
     }
 
     #[test]
-    fn long_names_are_skipped() {
+    fn long_names_are_read_from_their_first_bytes() {
         let input = format!("{}=RunInstances&Action=Describe", "x".repeat(MAX_NAME * 2));
         assert_eq!(
             whole(&input),
             vec![(ParamKind::Action, "Describe".to_string(), false)]
+        );
+        // Found by the form scanner fuzz target: a long name that reads as `Action` up to
+        // a NUL is recognised whatever its length.
+        let input = format!("Action%00{}=RunInstances", "%20".repeat(MAX_NAME));
+        assert_eq!(
+            whole(&input),
+            vec![(ParamKind::Action, "RunInstances".to_string(), false)]
         );
     }
 }

@@ -1,6 +1,8 @@
 //! Percent-decoding of query and form parameters (`%XX` and `+` as space), including the
 //! repeated decoding that guards against double-encoded names and values.
 
+#![deny(clippy::indexing_slicing)]
+
 /// Most decoding rounds applied to one name or value. A server decodes once; later rounds
 /// only add readings, so a double-encoded action or key is still recognised.
 pub const MAX_DECODE_ROUNDS: usize = 3;
@@ -24,8 +26,7 @@ pub fn needs_decoding(input: &[u8]) -> bool {
 pub fn decode(input: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(input.len());
     let mut i = 0;
-    while i < input.len() {
-        let byte = input[i];
+    while let Some(&byte) = input.get(i) {
         if byte == b'+' {
             out.push(b' ');
             i += 1;

@@ -6,9 +6,12 @@
 //! value found counts: repeated parameters, repeated headers, and header, query and body
 //! values that disagree.
 
+#![deny(clippy::indexing_slicing)]
+
 use super::authorization;
 use super::endpoints::normalize_host;
 use super::params::{Param, ParamKind, ParamScanner};
+use super::percent;
 
 /// A request header: name and raw value.
 pub type Header = (String, Vec<u8>);
@@ -50,7 +53,10 @@ pub struct Found {
 /// Everything read from a request so far.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Evidence {
+    /// AccessKey IDs as read (as given and trimmed).
     pub keys: Vec<Found>,
+    /// Other readings of them, also checked: tokens of the values, decoded header values.
+    pub other_key_readings: Vec<Found>,
     pub actions: Vec<Found>,
     pub versions: Vec<Found>,
     /// `Format=XML` was asked for.
@@ -69,10 +75,43 @@ fn push_unique(list: &mut Vec<Found>, value: &[u8], source: Source, cut: bool) {
     }
 }
 
-/// The readings of one AccessKey ID value: as given, without surrounding whitespace and
-/// control bytes, and before a `#`. A key is checked under each reading.
-pub fn key_readings(value: &[u8], out: &mut dyn FnMut(&[u8])) {
-    out(value);
+/// Records a key reading: with the keys as read, or with the other readings unless it is
+/// already a key as read.
+fn push_key(
+    keys: &mut Vec<Found>,
+    others: &mut Vec<Found>,
+    value: &[u8],
+    source: Source,
+    cut: bool,
+    other: bool,
+) {
+    if !other {
+        push_unique(keys, value, source, cut);
+    } else if !keys.iter().any(|f| f.value == value) {
+        push_unique(others, value, source, cut);
+    }
+}
+
+/// True for the bytes an AccessKey ID is made of: ASCII letters, digits and `.`.
+fn is_key_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || byte == b'.'
+}
+
+/// Every run of ASCII letters, digits and `.` in a value.
+fn key_tokens(value: &[u8], out: &mut dyn FnMut(&[u8])) {
+    for token in value.split(|&b| !is_key_byte(b)) {
+        if !token.is_empty() {
+            out(token);
+        }
+    }
+}
+
+/// The readings of one AccessKey ID value: as given and without surrounding whitespace and
+/// control bytes (`out(reading, false)`), and, as other readings (`out(reading, true)`), every
+/// run of ASCII letters, digits and `.` in it, so quotes, spaces, commas, a `#` or an `&`
+/// around a key cannot hide it. A key is checked under each reading.
+pub fn key_readings(value: &[u8], out: &mut dyn FnMut(&[u8], bool)) {
+    out(value, false);
     let is_junk = |b: &u8| *b <= b' ' || *b == 0x7f;
     let start = value
         .iter()
@@ -82,19 +121,20 @@ pub fn key_readings(value: &[u8], out: &mut dyn FnMut(&[u8])) {
         .iter()
         .rposition(|b| !is_junk(b))
         .map_or(start, |e| e + 1);
-    let trimmed = &value[start..end];
+    let trimmed = value.get(start..end).unwrap_or_default();
     if trimmed.len() != value.len() {
-        out(trimmed);
+        out(trimmed, false);
     }
-    if let Some(hash) = trimmed.iter().position(|&b| b == b'#') {
-        out(&trimmed[..hash]);
-    }
+    key_tokens(trimmed, &mut |token| {
+        if token.len() != trimmed.len() {
+            out(token, true);
+        }
+    });
 }
 
 /// The AccessKey ID in a credential scope `<AK>/<date>/…`.
 fn credential_key(value: &[u8]) -> &[u8] {
-    let end = value.iter().position(|&b| b == b'/').unwrap_or(value.len());
-    &value[..end]
+    value.split(|&b| b == b'/').next().unwrap_or_default()
 }
 
 fn is_header(name: &str, wanted: &str) -> bool {
@@ -103,27 +143,63 @@ fn is_header(name: &str, wanted: &str) -> bool {
 
 /// The query part of a `:path` value.
 pub fn query_of(path: &[u8]) -> Option<&[u8]> {
-    path.iter().position(|&b| b == b'?').map(|q| &path[q + 1..])
+    let q = path.iter().position(|&b| b == b'?')?;
+    path.get(q + 1..)
 }
 
 /// Passes every AccessKey ID candidate in the headers and the query string to `out`. This is
 /// the fast path: nothing but keys is read.
 pub fn keys_in_head(headers: &[Header], out: &mut dyn FnMut(&[u8], Source)) {
+    key_candidates_in_head(headers, &mut |key, c| out(key, c.source));
+}
+
+/// Where a key candidate comes from and how it was read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Candidate {
+    pub source: Source,
+    /// From a value longer than the scanner keeps: the key it holds cannot be read with
+    /// certainty.
+    pub cut: bool,
+    /// Another reading (a token of the value, or the value decoded), not the value as read.
+    pub other: bool,
+}
+
+/// As [`keys_in_head`], saying how each candidate was read.
+pub fn key_candidates_in_head(headers: &[Header], out: &mut dyn FnMut(&[u8], Candidate)) {
+    let candidate = |source, cut, other| Candidate { source, cut, other };
     for (name, value) in headers {
         if is_header(name, "authorization") {
+            // The parsed credentials, then every token of the value as written and decoded.
+            let source = Source::Authorization;
             authorization::keys_in(value, &mut |key| {
-                key_readings(key, &mut |k| out(k, Source::Authorization))
+                key_readings(key, &mut |k, other| out(k, candidate(source, false, other)));
             });
+            key_tokens(value, &mut |k| out(k, candidate(source, false, true)));
+            if percent::needs_decoding(value) {
+                let decoded = percent::decode(value);
+                key_tokens(&decoded, &mut |k| out(k, candidate(source, false, true)));
+            }
         } else if is_header(name, "x-acs-accesskey-id") {
-            key_readings(value, &mut |k| out(k, Source::AccessKeyHeader));
+            let source = Source::AccessKeyHeader;
+            key_readings(value, &mut |k, other| {
+                out(k, candidate(source, false, other))
+            });
+            if percent::needs_decoding(value) {
+                key_readings(&percent::decode(value), &mut |k, _| {
+                    out(k, candidate(source, false, true))
+                });
+            }
         } else if name == ":path" {
             if let Some(query) = query_of(value) {
-                ParamScanner::scan_all(query, &mut |p: Param<'_>| match p.kind {
-                    ParamKind::AccessKeyId => key_readings(p.value, &mut |k| out(k, Source::Query)),
-                    ParamKind::Credential => {
-                        key_readings(credential_key(p.value), &mut |k| out(k, Source::Query))
-                    }
-                    _ => {}
+                ParamScanner::scan_all(query, &mut |p: Param<'_>| {
+                    let key = match p.kind {
+                        ParamKind::AccessKeyId => p.value,
+                        ParamKind::Credential => credential_key(p.value),
+                        _ => return,
+                    };
+                    key_readings(key, &mut |k, other| {
+                        out(k, candidate(Source::Query, p.cut, other))
+                    });
                 });
             }
         }
@@ -144,7 +220,7 @@ fn header_readings(value: &[u8], out: &mut dyn FnMut(&[u8])) {
                 .iter()
                 .rposition(|b| !b.is_ascii_whitespace())
                 .map_or(start, |e| e + 1);
-            out(&part[start..end]);
+            out(part.get(start..end).unwrap_or_default());
         }
     }
 }
@@ -154,17 +230,22 @@ impl Evidence {
     pub fn add_param(&mut self, param: Param<'_>, source: Source) {
         let Evidence {
             keys,
+            other_key_readings,
             actions,
             versions,
             ..
         } = self;
         match param.kind {
-            ParamKind::AccessKeyId => key_readings(param.value, &mut |k| {
-                push_unique(keys, k, source, param.cut)
-            }),
-            ParamKind::Credential => key_readings(credential_key(param.value), &mut |k| {
-                push_unique(keys, k, source, param.cut)
-            }),
+            ParamKind::AccessKeyId | ParamKind::Credential => {
+                let key = if param.kind == ParamKind::Credential {
+                    credential_key(param.value)
+                } else {
+                    param.value
+                };
+                key_readings(key, &mut |k, other| {
+                    push_key(keys, other_key_readings, k, source, param.cut, other)
+                })
+            }
             ParamKind::Action => {
                 if !param.value.is_empty() {
                     push_unique(actions, param.value, source, param.cut);
@@ -183,13 +264,14 @@ impl Evidence {
     pub fn read_head(&mut self, headers: &[Header]) {
         let Evidence {
             keys,
+            other_key_readings,
             actions,
             versions,
             hosts,
             ..
         } = self;
-        keys_in_head(headers, &mut |key, source| {
-            push_unique(keys, key, source, false)
+        key_candidates_in_head(headers, &mut |key, c| {
+            push_key(keys, other_key_readings, key, c.source, c.cut, c.other)
         });
         for (name, value) in headers {
             if is_header(name, "x-acs-action") {
@@ -203,10 +285,13 @@ impl Evidence {
                     push_unique(versions, v, Source::VersionHeader, false)
                 });
             } else if name == ":authority" || is_header(name, "host") {
-                let host = normalize_host(value);
-                if !hosts.contains(&host) {
-                    hosts.push(host);
-                }
+                // Envoy joins repeated `Host` headers with commas: each part is a host too.
+                header_readings(value, &mut |v| {
+                    let host = normalize_host(v);
+                    if !hosts.contains(&host) && (hosts.is_empty() || !host.is_empty()) {
+                        hosts.push(host);
+                    }
+                });
             }
         }
         for (name, value) in headers {
@@ -224,12 +309,12 @@ impl Evidence {
 }
 
 /// True when the request's body may carry parameters: its content type is form-encoded
-/// (any case, any parameters, any of several `content-type` headers) or missing.
+/// (any case, any parameters, any of several `content-type` headers), missing or empty.
 pub fn body_may_carry_params(headers: &[Header]) -> bool {
     let mut saw_content_type = false;
     for (name, value) in headers {
         if is_header(name, "content-type") {
-            saw_content_type = true;
+            saw_content_type |= value.iter().any(|b| !b.is_ascii_whitespace());
             let form = b"x-www-form-urlencoded";
             if value
                 .windows(form.len())
@@ -308,10 +393,99 @@ mod tests {
             (&[(":path", "/no-query"), ("host", "ecs.aliyuncs.com")], &[]),
         ];
         for (list, want) in cases {
-            let want: Vec<(String, Source)> =
-                want.iter().map(|(k, s)| (k.to_string(), *s)).collect();
-            assert_eq!(head_keys(list), want, "headers {list:?}");
+            let got = head_keys(list);
+            for (key, source) in *want {
+                assert!(
+                    got.contains(&(key.to_string(), *source)),
+                    "headers {list:?}: {key} from {source:?} not in {got:?}"
+                );
+            }
+            if want.is_empty() {
+                assert!(got.is_empty(), "headers {list:?}: {got:?}");
+            }
         }
+    }
+
+    #[test]
+    fn every_spelling_of_a_key_is_read() {
+        use Source::*;
+        type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, Source);
+        let cases: &[Case] = &[
+            (
+                &[(
+                    "authorization",
+                    "ACS3-HMAC-SHA256 Credential = LTAIk,Signature=x",
+                )],
+                "LTAIk",
+                Authorization,
+            ),
+            (
+                &[(
+                    "authorization",
+                    "ACS3-HMAC-SHA256 Credential=\"LTAIk\",Signature=x",
+                )],
+                "LTAIk",
+                Authorization,
+            ),
+            (
+                &[("authorization", "ACS3-HMAC-SHA256 Credential=\tLTAIk")],
+                "LTAIk",
+                Authorization,
+            ),
+            (
+                &[(
+                    "authorization",
+                    "ACS3 SignedHeaders=host;Credential=LTAIk;Signature=x",
+                )],
+                "LTAIk",
+                Authorization,
+            ),
+            (
+                &[("authorization", "acs LTAIc:s, acs LTAIk:s")],
+                "LTAIk",
+                Authorization,
+            ),
+            (
+                &[("authorization", "ACS3-HMAC-SHA256 Credential=%4CTAIk")],
+                "LTAIk",
+                Authorization,
+            ),
+            (
+                &[("x-acs-accesskey-id", "LTAIc, LTAIk")],
+                "LTAIk",
+                AccessKeyHeader,
+            ),
+            (
+                &[("x-acs-accesskey-id", "%4CTAIk")],
+                "LTAIk",
+                AccessKeyHeader,
+            ),
+            (&[(":path", "/?AccessKeyId=LTAIk%26x%3D1")], "LTAIk", Query),
+            (&[(":path", "/?AccessKeyId=%22LTAIk%22")], "LTAIk", Query),
+            (&[(":path", "/?AccessKeyId=LTAIk%23frag")], "LTAIk", Query),
+            (&[(":path", "/?AccessKeyId=LTAIk?x=1")], "LTAIk", Query),
+        ];
+        for (list, key, source) in cases {
+            let got = head_keys(list);
+            assert!(
+                got.contains(&(key.to_string(), *source)),
+                "headers {list:?}: {key} not in {got:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn cut_key_values_are_flagged() {
+        let path = format!("/?AccessKeyId={}LTAIk", "%20".repeat(2000));
+        let mut flagged = false;
+        key_candidates_in_head(&headers(&[(":path", &path)]), &mut |_, c| flagged |= c.cut);
+        assert!(flagged);
+        let mut flagged = false;
+        key_candidates_in_head(
+            &headers(&[(":path", "/?AccessKeyId=LTAIk&Pad=%20%20")]),
+            &mut |_, c| flagged |= c.cut,
+        );
+        assert!(!flagged);
     }
 
     #[test]
@@ -373,6 +547,12 @@ mod tests {
             ),
             (&[("content-type", "application/octet-stream")], false),
             (&[(":path", "/")], true),
+            (&[("content-type", "")], true),
+            (&[("content-type", " \t")], true),
+            (
+                &[("content-type", ""), ("content-type", "text/plain")],
+                false,
+            ),
         ];
         for (list, want) in cases {
             assert_eq!(
