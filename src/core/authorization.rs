@@ -12,22 +12,32 @@
 
 #![deny(clippy::indexing_slicing)]
 
-const CREDENTIAL: &[u8] = b"credential=";
+const CREDENTIAL: &[u8] = b"credential";
 
 fn is_space(byte: u8) -> bool {
     byte == b' ' || byte == b'\t'
 }
 
-fn trim(mut value: &[u8]) -> &[u8] {
+/// Bytes that surround a value without being part of it: spaces, tabs, quotes.
+fn is_padding(byte: u8) -> bool {
+    is_space(byte) || byte == b'"' || byte == b'\''
+}
+
+/// Bytes an AccessKey ID is made of.
+fn is_key_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || byte == b'.'
+}
+
+fn trim_by(mut value: &[u8], drop: impl Fn(u8) -> bool) -> &[u8] {
     while let [first, rest @ ..] = value {
-        if is_space(*first) || *first == b',' {
+        if drop(*first) {
             value = rest;
         } else {
             break;
         }
     }
     while let [rest @ .., last] = value {
-        if is_space(*last) || *last == b',' {
+        if drop(*last) {
             value = rest;
         } else {
             break;
@@ -36,47 +46,93 @@ fn trim(mut value: &[u8]) -> &[u8] {
     value
 }
 
-/// Position of every `Credential=` (any case) in `value`, pointing just past the `=`.
-fn credential_starts(value: &[u8]) -> impl Iterator<Item = usize> + '_ {
+/// The value after every `Credential` (any case) that is followed, past optional spaces, tabs
+/// and quotes, by `=`; the value starts after the `=` and any further padding.
+fn credential_values(value: &[u8]) -> impl Iterator<Item = &[u8]> + '_ {
     value
         .windows(CREDENTIAL.len())
         .enumerate()
-        .filter_map(|(at, window)| {
-            window
-                .eq_ignore_ascii_case(CREDENTIAL)
-                .then_some(at + CREDENTIAL.len())
+        .filter_map(move |(at, window)| {
+            // The first byte rules out almost every position before the full comparison.
+            let first = window.first().copied().unwrap_or_default() | 0x20;
+            if first != b'c' || !window.eq_ignore_ascii_case(CREDENTIAL) {
+                return None;
+            }
+            let rest = value.get(at + CREDENTIAL.len()..).unwrap_or_default();
+            let rest = rest.strip_prefix_padding();
+            let rest = rest.strip_prefix(b"=")?;
+            Some(rest.strip_prefix_padding())
         })
 }
 
-/// Every AccessKey ID candidate in one `Authorization` header value, passed to `out`.
+trait StripPadding {
+    fn strip_prefix_padding(&self) -> &Self;
+}
+
+impl StripPadding for [u8] {
+    fn strip_prefix_padding(&self) -> &[u8] {
+        let start = self
+            .iter()
+            .position(|&b| !is_padding(b))
+            .unwrap_or(self.len());
+        self.get(start..).unwrap_or_default()
+    }
+}
+
+/// Every AccessKey ID candidate in one `Authorization` header value, passed to `out`:
+/// - after each `Credential=`: the value up to the first byte that is not part of a key (so
+///   `/`, `,`, `;`, quotes and spaces end it), and, when the value is percent-encoded, the
+///   same read from its decoding;
+/// - in each comma-separated part shaped `[<scheme>] <AK>:<signature>` (ROA, OSS V1, an unknown
+///   scheme, or several headers joined with commas): the last word before the first `:`.
 pub fn keys_in(value: &[u8], out: &mut dyn FnMut(&[u8])) {
-    let value = trim(value);
-    let mut found_credential = false;
-    for start in credential_starts(value) {
-        let rest = value.get(start..).unwrap_or_default();
-        let key = rest
-            .split(|&b| b == b'/' || b == b',' || is_space(b))
-            .next()
-            .unwrap_or_default();
-        found_credential = true;
-        out(key);
-    }
-    if found_credential {
-        return;
-    }
-    // `<scheme> <AK>:<signature>` (ROA, OSS V1), or an unknown scheme with the same shape.
-    let after_scheme = match value.iter().position(|&b| is_space(b)) {
-        Some(space) => trim(value.get(space..).unwrap_or_default()),
-        None => value,
+    let found = std::cell::Cell::new(false);
+    let mut out = |key: &[u8]| {
+        found.set(true);
+        out(key)
     };
-    if after_scheme.contains(&b':') {
-        let before_colon = after_scheme
-            .split(|&b| b == b':')
-            .next()
-            .unwrap_or_default();
-        out(trim(before_colon));
-    } else if !after_scheme.is_empty() && after_scheme.len() != value.len() {
-        out(after_scheme);
+    for rest in credential_values(value) {
+        let end = rest
+            .iter()
+            .position(|&b| !is_key_byte(b))
+            .unwrap_or(rest.len());
+        out(rest.get(..end).unwrap_or_default());
+        if rest.get(end) == Some(&b'%') {
+            let raw_end = rest
+                .iter()
+                .position(|&b| !(is_key_byte(b) || b == b'%'))
+                .unwrap_or(rest.len());
+            let decoded = super::percent::decode(rest.get(..raw_end).unwrap_or_default());
+            let end = decoded
+                .iter()
+                .position(|&b| !is_key_byte(b))
+                .unwrap_or(decoded.len());
+            out(decoded.get(..end).unwrap_or_default());
+        }
+    }
+    for part in value.split(|&b| b == b',') {
+        let Some(colon) = part.iter().position(|&b| b == b':') else {
+            continue;
+        };
+        let before = part.get(..colon).unwrap_or_default();
+        if before.contains(&b'=') {
+            continue;
+        }
+        let before = trim_by(before, is_padding);
+        let word = before.rsplit(|&b| is_space(b)).next().unwrap_or_default();
+        if !word.is_empty() {
+            out(word);
+        }
+    }
+    if !found.get() {
+        // `<scheme> <token>` of an unknown shape: the token is one more candidate.
+        let value = trim_by(value, |b| is_padding(b) || b == b',');
+        if let Some(space) = value.iter().position(|&b| is_space(b)) {
+            let token = trim_by(value.get(space..).unwrap_or_default(), is_padding);
+            if !token.is_empty() {
+                out(token);
+            }
+        }
     }
 }
 
@@ -110,6 +166,16 @@ mod tests {
             ("  acs   LTAI5tKey:sig  ", &["LTAI5tKey"]),
             ("LTAI5tKey:sig", &["LTAI5tKey"]),
             ("Bearer token", &["token"]),
+            ("ACS3-HMAC-SHA256 Credential = LTAI5tKey,Signature=ab", &["LTAI5tKey"]),
+            ("ACS3-HMAC-SHA256\tCredential=\tLTAI5tKey,Signature=ab", &["LTAI5tKey"]),
+            ("ACS3-HMAC-SHA256 Credential=\"LTAI5tKey\",Signature=ab", &["LTAI5tKey"]),
+            ("ACS3-HMAC-SHA256 SignedHeaders=host;Credential=LTAI5tKey;Signature=ab", &["LTAI5tKey"]),
+            ("ACS3-HMAC-SHA256Credential=LTAI5tKey,Signature=ab", &["LTAI5tKey"]),
+            ("ACS3-HMAC-SHA256 Credential=LTAI%35tKey,Signature=ab", &["LTAI", "LTAI5tKey"]),
+            ("acs LTAIclean:c2ln, acs LTAI5tKey:c2ln", &["LTAIclean", "LTAI5tKey"]),
+            ("acs   LTAI5tKey   :c2ln", &["LTAI5tKey"]),
+            ("HMAC-SHA256 LTAI5tKey:c2ln", &["LTAI5tKey"]),
+            ("ACS3-HMAC-SHA256 Credentials=x,Signature=ab", &["Credentials=x,Signature=ab"]),
             ("", &[]),
             ("acs", &[]),
         ];

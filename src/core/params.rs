@@ -158,6 +158,12 @@ impl Reading {
     fn end_name(&mut self) {
         self.part = Part::Value;
         self.kind = None;
+        if !percent::needs_decoding(&self.name) {
+            // The common case: a plain name has one reading, read without copying it.
+            self.kind = classify(&self.name);
+            self.name_first = true;
+            return;
+        }
         for (round, reading) in percent::readings(&self.name).iter().enumerate() {
             if let Some(kind) = classify(reading) {
                 self.kind = Some(kind);

@@ -169,15 +169,15 @@ pub fn key_candidates_in_head(headers: &[Header], out: &mut dyn FnMut(&[u8], Can
     let candidate = |source, cut, other| Candidate { source, cut, other };
     for (name, value) in headers {
         if is_header(name, "authorization") {
-            // The parsed credentials, then every token of the value as written and decoded.
+            // The parsed credentials, as written and from the decoded value.
             let source = Source::Authorization;
             authorization::keys_in(value, &mut |key| {
                 key_readings(key, &mut |k, other| out(k, candidate(source, false, other)));
             });
-            key_tokens(value, &mut |k| out(k, candidate(source, false, true)));
             if percent::needs_decoding(value) {
-                let decoded = percent::decode(value);
-                key_tokens(&decoded, &mut |k| out(k, candidate(source, false, true)));
+                authorization::keys_in(&percent::decode(value), &mut |key| {
+                    key_readings(key, &mut |k, _| out(k, candidate(source, false, true)));
+                });
             }
         } else if is_header(name, "x-acs-accesskey-id") {
             let source = Source::AccessKeyHeader;
