@@ -157,6 +157,35 @@ fn keys_writes_plain_ids_sorted_once_each() {
 }
 
 #[test]
+fn keys_packed_builds_a_compact_block_that_holds_every_key() {
+    let dir = scratch("keys-packed");
+    let got = run_in(&dir, &["keys", "--packed"], Some(key_file().as_bytes()));
+    expect_code(&got, 0, "keys --packed");
+    for key in KEYS {
+        assert!(!got.stdout.contains(key), "the packed output shows {key}");
+    }
+    let value: serde_json::Value = serde_json::from_str(&got.stdout).unwrap();
+    assert!(value.get("leaked_keys").is_none());
+    let block = value["leaked_keys_packed"].as_str().unwrap();
+    assert_eq!(block, akguard::core::packed::encode_entries(KEYS).unwrap());
+    let policy = config::load(got.stdout.as_bytes()).unwrap().policy;
+    assert_eq!(policy.keys.len(), KEYS.len());
+    for key in KEYS {
+        assert!(
+            policy.keys.contains(key.as_bytes()),
+            "{key} is not in the packed set"
+        );
+    }
+    assert!(!policy.keys.contains(b"LTAI5tCleanKey0000000001"));
+    let both = run_in(
+        &dir,
+        &["keys", "--packed", "--hash"],
+        Some(key_file().as_bytes()),
+    );
+    expect_code(&both, 2, "--packed with --hash");
+}
+
+#[test]
 fn keys_rejects_bad_input_and_bad_settings() {
     let dir = scratch("keys-bad");
     let got = run_in(

@@ -4,7 +4,7 @@
 use super::config_source::read_input;
 use super::key_list;
 use super::{CliResult, EXIT_FAILED, EXIT_OK};
-use akguard::core::config;
+use akguard::core::{config, packed};
 use clap::ValueEnum;
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -17,14 +17,15 @@ pub enum ModeArg {
     Shadow,
 }
 
-/// How `leaked_keys` entries are written. A further encoding (such as a compact block of
-/// digests for very large sets) is a new variant here and a new arm in [`write_keys`].
+/// How the leaked keys are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Encoding {
-    /// The IDs as given.
+    /// The IDs as given, in `leaked_keys`.
     Plain,
-    /// `sha256:<hex>` entries.
+    /// `sha256:<hex>` entries, in `leaked_keys`.
     Sha256,
+    /// One `leaked_keys_packed` block (see `core::packed`).
+    Packed,
 }
 
 /// Build a configuration from a plain AccessKey ID list
@@ -40,8 +41,12 @@ pub struct Args {
     /// File of AccessKey IDs; stdin when absent or "-"
     pub file: Option<PathBuf>,
     /// Write `sha256:` entries instead of the IDs
-    #[arg(long)]
+    #[arg(long, conflicts_with = "packed")]
     pub hash: bool,
+    /// Write one compact `leaked_keys_packed` block (8 bytes of SHA-256 a key, base64) instead
+    /// of `leaked_keys`: for very large sets; the IDs do not appear in it
+    #[arg(long)]
+    pub packed: bool,
     /// `mode`: enforce denies, shadow only logs and counts
     #[arg(long, value_enum, default_value_t = ModeArg::Enforce)]
     pub mode: ModeArg,
@@ -56,8 +61,18 @@ pub struct Args {
     pub max_body_bytes: Option<u64>,
 }
 
-fn write_keys(out: &mut String, entries: &BTreeSet<String>, encoding: Encoding) {
+fn write_keys(
+    out: &mut String,
+    entries: &BTreeSet<String>,
+    encoding: Encoding,
+) -> Result<(), String> {
     match encoding {
+        Encoding::Packed => {
+            let block = packed::encode_entries(entries.iter().map(String::as_str))
+                .map_err(|e| e.to_string())?;
+            out.push_str("  \"leaked_keys_packed\": ");
+            out.push_str(&serde_json::Value::from(block).to_string());
+        }
         Encoding::Plain | Encoding::Sha256 => {
             out.push_str("  \"leaked_keys\": [");
             for (i, entry) in entries.iter().enumerate() {
@@ -67,12 +82,17 @@ fn write_keys(out: &mut String, entries: &BTreeSet<String>, encoding: Encoding) 
             out.push_str(if entries.is_empty() { "]" } else { "\n  ]" });
         }
     }
+    Ok(())
 }
 
 /// The configuration text.
-fn configuration(args: &Args, entries: &BTreeSet<String>, encoding: Encoding) -> String {
+fn configuration(
+    args: &Args,
+    entries: &BTreeSet<String>,
+    encoding: Encoding,
+) -> Result<String, String> {
     let mut out = String::from("{\n");
-    write_keys(&mut out, entries, encoding);
+    write_keys(&mut out, entries, encoding)?;
     let mode = match args.mode {
         ModeArg::Enforce => "enforce",
         ModeArg::Shadow => "shadow",
@@ -88,7 +108,7 @@ fn configuration(args: &Args, entries: &BTreeSet<String>, encoding: Encoding) ->
         out.push_str(&format!(",\n  \"max_body_bytes\": {bytes}"));
     }
     out.push_str("\n}\n");
-    out
+    Ok(out)
 }
 
 pub fn run(args: &Args) -> CliResult {
@@ -101,7 +121,9 @@ pub fn run(args: &Args) -> CliResult {
         }
         return Ok(EXIT_FAILED);
     }
-    let encoding = if args.hash {
+    let encoding = if args.packed {
+        Encoding::Packed
+    } else if args.hash {
         Encoding::Sha256
     } else {
         Encoding::Plain
@@ -110,10 +132,16 @@ pub fn run(args: &Args) -> CliResult {
         .into_iter()
         .map(|e| match encoding {
             Encoding::Sha256 => key_list::hashed(&e.text),
-            Encoding::Plain => e.text,
+            Encoding::Plain | Encoding::Packed => e.text,
         })
         .collect();
-    let text = configuration(args, &entries, encoding);
+    let text = match configuration(args, &entries, encoding) {
+        Ok(text) => text,
+        Err(error) => {
+            eprintln!("akguard: the keys cannot be packed: {error}");
+            return Ok(EXIT_FAILED);
+        }
+    };
     if let Err(error) = config::load(text.as_bytes()) {
         eprintln!("akguard: the built configuration is rejected: {error}");
         return Ok(EXIT_FAILED);
