@@ -185,6 +185,45 @@ pub fn parse_digest(hex: &str) -> Option<[u8; 32]> {
     Some(out)
 }
 
+/// Records that a key field holds the wrong JSON type, naming the field and what it expects.
+fn wrong_type<E: de::Error>(
+    error: &RefCell<Option<ConfigError>>,
+    field: &'static str,
+    expected: &str,
+    found: &str,
+) -> Result<(), E> {
+    error.replace(Some(ConfigError::new(
+        field,
+        format!("expected {expected}, found {found}"),
+    )));
+    Err(E::custom(field))
+}
+
+/// The `visit_*` methods of a key-field visitor for the JSON types it does not take; each
+/// calls the visitor's `fail` with a description of what was found.
+macro_rules! reject_scalars {
+    () => {
+        fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+            self.fail("null")
+        }
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
+            self.fail(&format!("boolean {v}"))
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+            self.fail(&format!("number {v}"))
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+            self.fail(&format!("number {v}"))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+            self.fail(&format!("number {v}"))
+        }
+        fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+            self.fail("an object")
+        }
+    };
+}
+
 /// Streams `leaked_keys` into the builder.
 struct KeysSeed<'a> {
     builder: &'a mut KeySetBuilder,
@@ -236,36 +275,21 @@ impl<'de> Visitor<'de> for KeysSeed<'_> {
         Ok(())
     }
 
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        self.fail("null")
-    }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
-        self.fail(&format!("boolean {v}"))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
-        self.fail(&format!("number {v}"))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
-        self.fail(&format!("number {v}"))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
-        self.fail(&format!("number {v}"))
-    }
     fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
         self.fail("a string")
     }
-    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<(), A::Error> {
-        self.fail("an object")
-    }
+
+    reject_scalars!();
 }
 
 impl KeysSeed<'_> {
     fn fail<E: de::Error>(&self, found: &str) -> Result<(), E> {
-        self.error.replace(Some(ConfigError::new(
+        wrong_type(
+            self.error,
             "leaked_keys",
-            format!("expected an array of AccessKey IDs, found {found}"),
-        )));
-        Err(E::custom("leaked_keys"))
+            "an array of AccessKey IDs",
+            found,
+        )
     }
 }
 
@@ -306,36 +330,16 @@ impl<'de> Visitor<'de> for PackedSeed<'_> {
         }
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<(), A::Error> {
-        self.fail("an object")
-    }
     fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
         self.fail("an array")
     }
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        self.fail("null")
-    }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
-        self.fail(&format!("boolean {v}"))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
-        self.fail(&format!("number {v}"))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
-        self.fail(&format!("number {v}"))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
-        self.fail(&format!("number {v}"))
-    }
+
+    reject_scalars!();
 }
 
 impl PackedSeed<'_> {
     fn fail<E: de::Error>(&self, found: &str) -> Result<(), E> {
-        self.error.replace(Some(ConfigError::new(
-            "leaked_keys_packed",
-            format!("expected a base64 string, found {found}"),
-        )));
-        Err(E::custom("leaked_keys_packed"))
+        wrong_type(self.error, "leaked_keys_packed", "a base64 string", found)
     }
 }
 
