@@ -1,15 +1,17 @@
 //! The leaked-key set: constant-time membership for plain AccessKey IDs and for `sha256:`
 //! digests of them, sized for a million entries.
 //!
-//! Each entry is kept as a 64-bit fingerprint in a sorted array with a bucket index (8 bytes
-//! an entry plus half a byte of index), so a million keys take about 8.5 MB whatever their
-//! length, and the table is built in place from the collected fingerprints. Plain IDs are
-//! fingerprinted with a fast keyed hash; `sha256:` entries by the first 8 bytes of their digest,
-//! and a request's key is hashed with SHA-256 only when the set holds such entries (the last
-//! few such lookups are remembered, by exact key bytes). A
-//! fingerprint match on a key that is not in the set is possible with probability about
-//! `n / 2^64` per lookup; it can only make a clean key look leaked, never the reverse.
+//! Each entry is kept as a 64-bit fingerprint in a compact table ([`super::fingerprints`]:
+//! 6 bytes an entry plus a small bucket index), so a million keys take about 6.3 MB whatever
+//! their length. Plain IDs are fingerprinted with a fast keyed hash; `sha256:` and packed
+//! entries by the first 8 bytes of their digest, and a request's key is hashed with SHA-256
+//! only when the set holds such entries (the last few such lookups are remembered, by exact
+//! key bytes). Packed entries come sorted and are written straight into their table; the
+//! others are collected, sorted and narrowed in place. A fingerprint match on a key that is
+//! not in the set is possible with probability about `8 / 2^48` per lookup (one in 35
+//! trillion); it can only make a clean key look leaked, never the reverse.
 
+use super::fingerprints::{FingerprintTable, SortedBuilder, UnsortedBuilder};
 use sha2::{Digest, Sha256};
 use std::sync::Mutex;
 
@@ -42,92 +44,25 @@ pub fn sha256(key: &[u8]) -> [u8; 32] {
 }
 
 /// Fingerprint of a SHA-256 digest.
+/// The first 8 bytes, big-endian, so that byte order and numeric order agree.
 pub fn digest_fingerprint(digest: &[u8; 32]) -> u64 {
     let mut first = [0u8; 8];
     first.copy_from_slice(&digest[..8]);
-    u64::from_le_bytes(first)
-}
-
-/// Sorted distinct 64-bit fingerprints with a bucket index on their top bits: a lookup reads
-/// one index slot and one short run (about [`PER_BUCKET`] fingerprints, one or two cache
-/// lines). Built in place from the collected fingerprints, so building needs no second table.
-#[derive(Clone, Debug, Default)]
-struct FingerprintTable {
-    sorted: Vec<u64>,
-    /// `starts[b]` is the first position of bucket `b`; one more slot closes the last one.
-    starts: Vec<u32>,
-    /// Bits of a fingerprint that name its bucket.
-    bucket_bits: u32,
-}
-
-/// Average fingerprints per bucket.
-const PER_BUCKET: usize = 8;
-
-impl FingerprintTable {
-    fn build(mut fingerprints: Vec<u64>) -> Self {
-        fingerprints.sort_unstable();
-        fingerprints.dedup();
-        fingerprints.shrink_to_fit();
-        if fingerprints.is_empty() {
-            return FingerprintTable::default();
-        }
-        let buckets = (fingerprints.len() / PER_BUCKET).max(1).next_power_of_two();
-        let mut table = FingerprintTable {
-            sorted: Vec::new(),
-            starts: Vec::with_capacity(buckets + 1),
-            bucket_bits: buckets.trailing_zeros(),
-        };
-        let mut at = 0usize;
-        for bucket in 0..buckets {
-            while at < fingerprints.len() && table.bucket(fingerprints[at]) < bucket {
-                at += 1;
-            }
-            table.starts.push(at as u32);
-        }
-        table.starts.push(fingerprints.len() as u32);
-        table.sorted = fingerprints;
-        table
-    }
-
-    fn bucket(&self, fp: u64) -> usize {
-        fp.checked_shr(64 - self.bucket_bits).unwrap_or(0) as usize
-    }
-
-    fn len(&self) -> usize {
-        self.sorted.len()
-    }
-
-    fn contains(&self, fp: u64) -> bool {
-        if self.sorted.is_empty() {
-            return false;
-        }
-        let bucket = self.bucket(fp);
-        let (from, to) = (
-            self.starts[bucket] as usize,
-            self.starts[bucket + 1] as usize,
-        );
-        self.sorted[from..to].contains(&fp)
-    }
-
-    fn bytes(&self) -> usize {
-        self.sorted.capacity() * std::mem::size_of::<u64>()
-            + self.starts.capacity() * std::mem::size_of::<u32>()
-    }
+    u64::from_be_bytes(first)
 }
 
 /// Collects entries, then builds a [`KeySet`].
 #[derive(Debug, Default)]
 pub struct KeySetBuilder {
-    plain: Vec<u64>,
-    digests: Vec<u64>,
+    plain: UnsortedBuilder,
+    digests: UnsortedBuilder,
+    packed: SortedBuilder,
 }
 
 impl KeySetBuilder {
-    pub fn with_capacity(entries: usize) -> Self {
-        KeySetBuilder {
-            plain: Vec::with_capacity(entries),
-            digests: Vec::new(),
-        }
+    /// Makes room for `entries` more plain entries.
+    pub fn reserve_plain(&mut self, entries: usize) {
+        self.plain.reserve(entries);
     }
 
     pub fn add_plain(&mut self, key: &[u8]) {
@@ -138,25 +73,31 @@ impl KeySetBuilder {
         self.digests.push(digest_fingerprint(digest));
     }
 
-    /// Adds an entry given by the first 8 bytes of its SHA-256 digest (a
-    /// `leaked_keys_packed` entry); the same as [`Self::add_digest`] with the full digest.
-    pub fn add_digest_prefix(&mut self, prefix: [u8; 8]) {
-        self.digests.push(u64::from_le_bytes(prefix));
+    /// Makes room for `entries` more packed entries, and gives back room reserved for plain
+    /// entries and not used.
+    pub fn reserve_packed(&mut self, entries: usize) {
+        self.plain.shrink();
+        self.packed.reserve(entries);
     }
 
-    /// Makes room for `entries` more digest entries, and gives back room reserved for plain
-    /// entries and not used.
-    pub fn reserve_digests(&mut self, entries: usize) {
-        self.plain.shrink_to_fit();
-        self.digests.reserve(entries);
+    /// Adds an entry given by the first 8 bytes of its SHA-256 digest (a
+    /// `leaked_keys_packed` entry), the same as [`Self::add_digest`] with the full digest.
+    /// Such entries come in ascending order: false (and nothing added) for one that is not
+    /// greater than the one before.
+    pub fn add_digest_prefix(&mut self, prefix: [u8; 8]) -> bool {
+        self.packed.push(u64::from_be_bytes(prefix))
     }
 
     pub fn build(self) -> KeySet {
-        let digests = FingerprintTable::build(self.digests);
+        let packed = self.packed.build();
+        let mut digests = self.digests;
+        digests.remove_found_in(&packed);
+        let digests = digests.build();
         KeySet {
-            plain: FingerprintTable::build(self.plain),
-            memo: DigestMemo::for_table(&digests),
+            plain: self.plain.build(),
+            memo: DigestMemo::new(digests.len() + packed.len()),
             digests,
+            packed,
         }
     }
 }
@@ -180,8 +121,9 @@ struct MemoSlot {
 struct DigestMemo(Mutex<Vec<MemoSlot>>);
 
 impl DigestMemo {
-    fn for_table(digests: &FingerprintTable) -> Self {
-        let slots = if digests.len() == 0 { 0 } else { MEMO_SLOTS };
+    /// A memo for a set of `digests` digest entries: none when there are none.
+    fn new(digests: usize) -> Self {
+        let slots = if digests == 0 { 0 } else { MEMO_SLOTS };
         let empty = MemoSlot {
             len: 0,
             key: [0; MEMO_KEY_BYTES],
@@ -212,7 +154,10 @@ impl DigestMemo {
 #[derive(Debug, Default)]
 pub struct KeySet {
     plain: FingerprintTable,
+    /// `sha256:` entries not also given packed.
     digests: FingerprintTable,
+    /// `leaked_keys_packed` entries.
+    packed: FingerprintTable,
     memo: DigestMemo,
 }
 
@@ -221,7 +166,8 @@ impl Clone for KeySet {
         KeySet {
             plain: self.plain.clone(),
             digests: self.digests.clone(),
-            memo: DigestMemo::for_table(&self.digests),
+            packed: self.packed.clone(),
+            memo: DigestMemo::new(self.digests.len() + self.packed.len()),
         }
     }
 }
@@ -237,7 +183,7 @@ impl KeySet {
         if self.plain.contains(fingerprint) {
             return true;
         }
-        if self.digests.len() == 0 {
+        if self.digests.is_empty() && self.packed.is_empty() {
             return false;
         }
         let remembered = key.len() <= MEMO_KEY_BYTES;
@@ -247,7 +193,8 @@ impl KeySet {
                 return leaked;
             }
         }
-        let leaked = self.digests.contains(digest_fingerprint(&sha256(key)));
+        let fingerprint = digest_fingerprint(&sha256(key));
+        let leaked = self.digests.contains(fingerprint) || self.packed.contains(fingerprint);
         if remembered {
             self.memo.put(slot, key, leaked);
         }
@@ -256,7 +203,7 @@ impl KeySet {
 
     /// Number of distinct entries.
     pub fn len(&self) -> usize {
-        self.plain.len() + self.digests.len()
+        self.plain.len() + self.digests.len() + self.packed.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -265,7 +212,7 @@ impl KeySet {
 
     /// Memory held by the set's tables, in bytes.
     pub fn table_bytes(&self) -> usize {
-        self.plain.bytes() + self.digests.bytes()
+        self.plain.bytes() + self.digests.bytes() + self.packed.bytes()
     }
 }
 
@@ -313,32 +260,20 @@ mod tests {
     }
 
     #[test]
-    fn table_finds_every_fingerprint_at_bucket_edges() {
-        for n in [1usize, 2, 7, 8, 9, 100, 4097] {
-            let step = u64::MAX / n as u64;
-            let mut fps: Vec<u64> = (0..n as u64).map(|i| i * step).collect();
-            fps.push(u64::MAX);
-            fps.extend_from_slice(&fps.clone());
-            let table = FingerprintTable::build(fps.clone());
-            assert_eq!(table.len(), n + 1);
-            for fp in &fps {
-                assert!(table.contains(*fp), "n={n} fp={fp:#x}");
-                let next = fp.wrapping_add(1);
-                assert_eq!(table.contains(next), fps.contains(&next), "n={n} {next:#x}");
-            }
-        }
-    }
-
-    #[test]
     fn digest_prefix_entries_match_full_digests() {
         let mut builder = KeySetBuilder::default();
         let digest = sha256(b"LTAI5tPackedKey");
         let mut prefix = [0u8; 8];
         prefix.copy_from_slice(&digest[..8]);
-        builder.reserve_digests(1);
-        builder.add_digest_prefix(prefix);
+        builder.reserve_packed(1);
+        assert!(builder.add_digest_prefix(prefix));
+        assert!(!builder.add_digest_prefix(prefix), "a repeat is refused");
+        builder.add_digest(&digest);
+        builder.add_digest(&sha256(b"LTAI5tHashedKey"));
         let set = builder.build();
+        assert_eq!(set.len(), 2, "the same key given twice counts once");
         assert!(set.contains(b"LTAI5tPackedKey"));
+        assert!(set.contains(b"LTAI5tHashedKey"));
         assert!(!set.contains(b"LTAI5tPackedKez"));
     }
 

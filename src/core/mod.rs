@@ -7,6 +7,7 @@ pub mod check;
 pub mod config;
 pub mod decision;
 pub mod endpoints;
+pub mod fingerprints;
 pub mod keyset;
 pub mod mask;
 pub mod packed;
