@@ -2,8 +2,10 @@
 //!
 //! The configuration is JSON (Envoy passes a `StringValue` raw and a `Struct` as JSON). Any
 //! problem rejects the whole configuration with a [`ConfigError`] naming the field path
-//! (`leaked_keys[3]: …`). `leaked_keys` is read as a stream, straight into the key set, so a
-//! million entries never exist as a JSON tree.
+//! (`leaked_keys[3]: …`). The text is read as a stream ([`load_from`] takes any reader, so
+//! the filter hands it the host's buffer piece by piece), and `leaked_keys` and
+//! `leaked_keys_packed` go straight into the key set: neither the text nor a million entries
+//! ever exist whole in memory.
 
 use super::catalog::{Catalog, ProductIndex};
 use super::endpoints::{normalize_host, Endpoints};
@@ -11,8 +13,10 @@ use super::keyset::{KeySet, KeySetBuilder};
 use super::rules::{self, Rule, RULES_FIELD};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
+use std::io::{self, BufRead, BufReader, Read};
+use std::rc::Rc;
 
 /// Default `max_body_bytes`: 1 MiB, Envoy's default per-connection buffer limit.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1 << 20;
@@ -224,11 +228,80 @@ macro_rules! reject_scalars {
     };
 }
 
+/// How far into the configuration text the parser has read, and how long it is.
+#[derive(Clone, Debug, Default)]
+struct Progress {
+    read: Rc<Cell<usize>>,
+    size_hint: usize,
+}
+
+impl Progress {
+    /// Bytes of the text not read yet, as far as the size given says.
+    fn remaining(&self) -> usize {
+        self.size_hint.saturating_sub(self.read.get())
+    }
+}
+
+/// A reader that counts the bytes it hands out.
+struct Counted<R> {
+    inner: R,
+    read: Rc<Cell<usize>>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.set(self.read.get() + n);
+        Ok(n)
+    }
+}
+
+/// Bytes of JSON a plain AccessKey ID entry takes, about: 24 characters, quotes and comma.
+const PLAIN_ENTRY_BYTES: usize = 27;
+
+/// One `leaked_keys` entry, checked and added to the builder without a copy; the problem
+/// with it when it is not valid.
+struct KeyEntrySeed<'a> {
+    builder: &'a mut KeySetBuilder,
+}
+
+impl<'de> DeserializeSeed<'de> for KeyEntrySeed<'_> {
+    type Value = Result<(), String>;
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
+        de.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeyEntrySeed<'_> {
+    type Value = Result<(), String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E: de::Error>(self, entry: &str) -> Result<Self::Value, E> {
+        Ok(add_key_entry(entry, self.builder))
+    }
+}
+
+/// The problem text of an element's serde error: `expected a string, found …`.
+fn element_problem(e: &impl fmt::Display) -> String {
+    let problem = e.to_string();
+    let problem = problem.split(" at line ").next().unwrap_or_default();
+    let problem = problem.replace("invalid type: ", "expected a string, found ");
+    problem
+        .split(", expected")
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
 /// Streams `leaked_keys` into the builder.
 struct KeysSeed<'a> {
     builder: &'a mut KeySetBuilder,
     count: &'a mut usize,
     error: &'a RefCell<Option<ConfigError>>,
+    progress: &'a Progress,
 }
 
 impl<'de> DeserializeSeed<'de> for KeysSeed<'_> {
@@ -246,26 +319,24 @@ impl<'de> Visitor<'de> for KeysSeed<'_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        self.builder
+            .reserve_plain((self.progress.remaining() + READ_BYTES) / PLAIN_ENTRY_BYTES);
         let mut index = 0usize;
         loop {
             let path = || format!("leaked_keys[{index}]");
-            let entry: Option<std::borrow::Cow<'de, str>> = match seq.next_element() {
-                Ok(entry) => entry,
+            let seed = KeyEntrySeed {
+                builder: self.builder,
+            };
+            let checked = match seq.next_element_seed(seed) {
+                Ok(Some(checked)) => checked,
+                Ok(None) => break,
                 Err(e) => {
-                    let problem = e.to_string();
-                    let problem = problem.split(" at line ").next().unwrap_or_default();
-                    let problem = problem.replace("invalid type: ", "expected a string, found ");
-                    let problem = problem
-                        .split(", expected")
-                        .next()
-                        .unwrap_or_default()
-                        .to_string();
+                    let problem = element_problem(&e);
                     self.error.replace(Some(ConfigError::new(path(), problem)));
                     return Err(e);
                 }
             };
-            let Some(entry) = entry else { break };
-            if let Err(problem) = add_key_entry(&entry, self.builder) {
+            if let Err(problem) = checked {
                 self.error.replace(Some(ConfigError::new(path(), problem)));
                 return Err(de::Error::custom("invalid leaked key"));
             }
@@ -293,11 +364,54 @@ impl KeysSeed<'_> {
     }
 }
 
-/// Decodes `leaked_keys_packed` (see [`super::packed`]) straight into the builder.
+/// Decodes one `leaked_keys_packed` block into the builder: the number of entries, or the
+/// problem with it.
+fn add_packed_block(text: &str, builder: &mut KeySetBuilder) -> Result<usize, String> {
+    let mut out_of_order = false;
+    let n = super::packed::decode(text, &mut |entry| {
+        out_of_order |= !builder.add_digest_prefix(entry);
+    })?;
+    if out_of_order {
+        return Err(
+            "its first entry is not greater than the last entry of the block before: entries must be sorted ascending across the blocks, without repeats"
+                .into(),
+        );
+    }
+    Ok(n)
+}
+
+/// One block of a `leaked_keys_packed` array, decoded into the builder: the number of
+/// entries, or the problem with it.
+struct PackedBlockSeed<'a> {
+    builder: &'a mut KeySetBuilder,
+}
+
+impl<'de> DeserializeSeed<'de> for PackedBlockSeed<'_> {
+    type Value = Result<usize, String>;
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
+        de.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PackedBlockSeed<'_> {
+    type Value = Result<usize, String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a base64 string")
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
+        Ok(add_packed_block(text, self.builder))
+    }
+}
+
+/// Decodes `leaked_keys_packed` (see [`super::packed`]) straight into the builder: one
+/// base64 string, or an array of them.
 struct PackedSeed<'a> {
     builder: &'a mut KeySetBuilder,
     count: &'a mut usize,
     error: &'a RefCell<Option<ConfigError>>,
+    progress: &'a Progress,
 }
 
 impl<'de> DeserializeSeed<'de> for PackedSeed<'_> {
@@ -307,17 +421,19 @@ impl<'de> DeserializeSeed<'de> for PackedSeed<'_> {
     }
 }
 
+const PACKED_EXPECTED: &str = "a base64 string or an array of them";
+
 impl<'de> Visitor<'de> for PackedSeed<'_> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a base64 string")
+        f.write_str(PACKED_EXPECTED)
     }
 
     fn visit_str<E: de::Error>(self, text: &str) -> Result<(), E> {
         let builder = self.builder;
-        builder.reserve_digests(text.len() / 4 * 3 / super::packed::ENTRY_BYTES);
-        match super::packed::decode(text, &mut |entry| builder.add_digest_prefix(entry)) {
+        builder.reserve_packed(text.len() / 4 * 3 / super::packed::ENTRY_BYTES);
+        match add_packed_block(text, builder) {
             Ok(n) => {
                 *self.count += n;
                 Ok(())
@@ -330,8 +446,36 @@ impl<'de> Visitor<'de> for PackedSeed<'_> {
         }
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
-        self.fail("an array")
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        // Every entry takes at least 32 / 3 characters of base64, and the reader may hold up
+        // to `READ_BYTES` not yet parsed: an upper bound.
+        let most = (self.progress.remaining() + READ_BYTES) * 3 / 4 / super::packed::ENTRY_BYTES;
+        self.builder.reserve_packed(most);
+        let mut index = 0usize;
+        loop {
+            let path = || format!("leaked_keys_packed[{index}]");
+            let seed = PackedBlockSeed {
+                builder: self.builder,
+            };
+            let decoded = match seq.next_element_seed(seed) {
+                Ok(Some(decoded)) => decoded,
+                Ok(None) => break,
+                Err(e) => {
+                    let problem = element_problem(&e).replace("a string", "a base64 string");
+                    self.error.replace(Some(ConfigError::new(path(), problem)));
+                    return Err(e);
+                }
+            };
+            match decoded {
+                Ok(n) => *self.count += n,
+                Err(problem) => {
+                    self.error.replace(Some(ConfigError::new(path(), problem)));
+                    return Err(de::Error::custom("leaked_keys_packed"));
+                }
+            }
+            index += 1;
+        }
+        Ok(())
     }
 
     reject_scalars!();
@@ -339,7 +483,7 @@ impl<'de> Visitor<'de> for PackedSeed<'_> {
 
 impl PackedSeed<'_> {
     fn fail<E: de::Error>(&self, found: &str) -> Result<(), E> {
-        wrong_type(self.error, "leaked_keys_packed", "a base64 string", found)
+        wrong_type(self.error, "leaked_keys_packed", PACKED_EXPECTED, found)
     }
 }
 
@@ -352,6 +496,7 @@ struct TopLevel<'a> {
     packed_count: &'a mut usize,
     fields: &'a mut Vec<(String, Value)>,
     error: &'a RefCell<Option<ConfigError>>,
+    progress: &'a Progress,
 }
 
 impl<'de> Visitor<'de> for TopLevel<'_> {
@@ -382,12 +527,14 @@ impl<'de> Visitor<'de> for TopLevel<'_> {
                     builder: self.builder,
                     count: self.key_count,
                     error: self.error,
+                    progress: self.progress,
                 })?;
             } else if name == "leaked_keys_packed" {
                 map.next_value_seed(PackedSeed {
                     builder: self.builder,
                     count: self.packed_count,
                     error: self.error,
+                    progress: self.progress,
                 })?;
             } else {
                 let value: Value = map.next_value()?;
@@ -507,30 +654,78 @@ fn parse_endpoints(catalog: &Catalog, value: &Value) -> Result<Endpoints, Config
 
 /// Parses and validates a configuration. Empty input (or only whitespace) is a valid
 /// configuration that protects nothing.
-pub fn load(bytes: &[u8]) -> Result<Loaded, ConfigError> {
-    load_with(bytes, true)
+pub fn load(mut bytes: &[u8]) -> Result<Loaded, ConfigError> {
+    let size = bytes.len();
+    load_with(&mut bytes, size, true)
+}
+
+/// [`load`], reading the text from `reader` as it goes; `size_hint` is the text's length
+/// when known (0 otherwise), used to size the key tables ahead.
+pub fn load_from(mut reader: impl Read, size_hint: usize) -> Result<Loaded, ConfigError> {
+    load_with(&mut reader, size_hint, true)
 }
 
 /// One rule's own configuration: the top-level fields, without `_rules_`.
-fn load_rule(bytes: &[u8]) -> Result<(Policy, Vec<String>), ConfigError> {
-    load_with(bytes, false).map(|loaded| (loaded.policy, loaded.warnings))
+fn load_rule(mut bytes: &[u8]) -> Result<(Policy, Vec<String>), ConfigError> {
+    let size = bytes.len();
+    load_with(&mut bytes, size, false).map(|loaded| (loaded.policy, loaded.warnings))
 }
 
-fn load_with(bytes: &[u8], allow_rules: bool) -> Result<Loaded, ConfigError> {
+/// Bytes read from the configuration text at a time.
+const READ_BYTES: usize = 64 << 10;
+
+/// Skips leading whitespace; false when nothing else follows.
+fn skip_whitespace(reader: &mut impl BufRead) -> io::Result<bool> {
+    loop {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(false);
+        }
+        let blank = buf.iter().take_while(|b| b.is_ascii_whitespace()).count();
+        let more = blank < buf.len();
+        reader.consume(blank);
+        if more {
+            return Ok(true);
+        }
+    }
+}
+
+/// One instance of the parser for every reader: the module carries it once.
+fn load_with(
+    reader: &mut dyn Read,
+    size_hint: usize,
+    allow_rules: bool,
+) -> Result<Loaded, ConfigError> {
     let mut warnings = Vec::new();
     let mut catalog = Catalog::embedded().map_err(|e| ConfigError::new("(embedded list)", e))?;
-    let mut builder = KeySetBuilder::with_capacity(bytes.len() / 26);
+    let mut builder = KeySetBuilder::default();
     let mut key_count = 0usize;
     let mut packed_count = 0usize;
     let mut fields: Vec<(String, Value)> = Vec::new();
     let mut saw_keys = false;
-    if bytes.iter().all(u8::is_ascii_whitespace) {
+    let progress = Progress {
+        read: Rc::default(),
+        size_hint,
+    };
+    let counted = Counted {
+        inner: reader,
+        read: Rc::clone(&progress.read),
+    };
+    let capacity = if size_hint == 0 {
+        READ_BYTES
+    } else {
+        READ_BYTES.min(size_hint)
+    };
+    let mut reader = BufReader::with_capacity(capacity, counted);
+    let unreadable =
+        |e: io::Error| ConfigError::new("configuration", format!("could not be read: {e}"));
+    if !skip_whitespace(&mut reader).map_err(unreadable)? {
         warnings.push(
             "the configuration is empty: no leaked keys are loaded, nothing is protected".into(),
         );
     } else {
         let error = RefCell::new(None);
-        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let mut de = serde_json::Deserializer::from_reader(reader);
         let result = TopLevel {
             allow_rules,
             builder: &mut builder,
@@ -538,10 +733,18 @@ fn load_with(bytes: &[u8], allow_rules: bool) -> Result<Loaded, ConfigError> {
             packed_count: &mut packed_count,
             fields: &mut fields,
             error: &error,
+            progress: &progress,
         }
         .deserialize(&mut de)
         .and_then(|()| de.end());
         if let Err(e) = result {
+            // A read failure can surface inside a field: it is named for what it is.
+            if e.is_io() {
+                return Err(ConfigError::new(
+                    "configuration",
+                    format!("could not be read: {}", serde_problem(&e)),
+                ));
+            }
             if let Some(found) = error.into_inner() {
                 return Err(found);
             }
@@ -693,16 +896,164 @@ mod tests {
         assert_eq!(empty.warnings.len(), 1);
     }
 
+    /// Hands out at most `step` bytes a read, and fails at `fail_at` when given.
+    struct Trickle<'a> {
+        text: &'a [u8],
+        step: usize,
+        fail_at: Option<usize>,
+        at: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.fail_at.is_some_and(|f| self.at >= f) {
+                return Err(io::Error::other("host buffer gone"));
+            }
+            let n = buf.len().min(self.step).min(self.text.len() - self.at);
+            buf[..n].copy_from_slice(&self.text[self.at..self.at + n]);
+            self.at += n;
+            Ok(n)
+        }
+    }
+
+    fn trickle(text: &[u8], step: usize) -> Trickle<'_> {
+        Trickle {
+            text,
+            step,
+            fail_at: None,
+            at: 0,
+        }
+    }
+
+    #[test]
+    fn accepts_leaked_keys_packed_as_an_array_of_blocks() {
+        let keys: Vec<String> = (0..50).map(|i| format!("LTAI5tPackedKey{i:03}")).collect();
+        let mut entries: Vec<[u8; 8]> = keys
+            .iter()
+            .map(|k| super::super::packed::entry_of_key(k.as_bytes()))
+            .collect();
+        entries.sort_unstable();
+        let blocks: Vec<String> = entries
+            .chunks(7)
+            .map(|c| super::super::packed::encode(c.to_vec()))
+            .collect();
+        let text = format!(
+            r#"{{"leaked_keys_packed": {}, "leaked_keys": ["{DIGEST}"]}}"#,
+            serde_json::to_string(&blocks).unwrap()
+        );
+        let p = load(text.as_bytes()).unwrap().policy;
+        assert_eq!(p.keys_given, 51);
+        assert_eq!(p.keys.len(), 51);
+        for key in keys.iter().map(String::as_str).chain(["abc"]) {
+            assert!(p.keys.contains(key.as_bytes()), "{key}");
+        }
+        assert!(!p.keys.contains(b"LTAI5tPackedKey050"));
+
+        let mut swapped = blocks.clone();
+        swapped.swap(2, 3);
+        let text = format!(
+            r#"{{"leaked_keys_packed": {}}}"#,
+            serde_json::to_string(&swapped).unwrap()
+        );
+        let err = load(text.as_bytes()).unwrap_err();
+        assert_eq!(err.path, "leaked_keys_packed[3]", "{err}");
+        assert!(
+            err.problem.contains("sorted ascending across the blocks"),
+            "{err}"
+        );
+
+        for (text, path, problem) in [
+            (
+                r#"{"leaked_keys_packed": ["ungWv48Bz+o=", 5]}"#,
+                "leaked_keys_packed[1]",
+                "expected a base64 string, found integer `5`",
+            ),
+            (
+                r#"{"leaked_keys_packed": ["ungWv48Bz+o"]}"#,
+                "leaked_keys_packed[0]",
+                "not canonical base64",
+            ),
+            (
+                r#"{"leaked_keys_packed": ["ungWv48Bz+o=", "ungWv48Bz+o="]}"#,
+                "leaked_keys_packed[1]",
+                "without repeats",
+            ),
+        ] {
+            let err = load(text.as_bytes()).expect_err(text);
+            assert_eq!(err.path, path, "{text}: {err}");
+            assert!(err.problem.contains(problem), "{text}: {err}");
+        }
+        let empty = load(br#"{"leaked_keys_packed": []}"#).unwrap();
+        assert!(empty.policy.keys.is_empty());
+        assert_eq!(empty.warnings.len(), 1);
+    }
+
+    #[test]
+    fn a_configuration_read_in_pieces_loads_the_same() {
+        let block = super::super::packed::encode_entries(["LTAI5tPackedKey01", DIGEST]).unwrap();
+        let text = format!(
+            "  \n{{\"leaked_keys\": [\"LTAI5tPlainKey01\", \"{DIGEST}\"], \"leaked_keys_packed\": [\"{block}\"],\n \"mode\": \"shadow\", \"endpoints\": {{\"ecs.corp.example\": \"ecs\"}}}}\n"
+        );
+        let whole = load(text.as_bytes()).unwrap();
+        for step in [1, 2, 7, 64] {
+            for hint in [0, text.len(), 3] {
+                let loaded = load_from(trickle(text.as_bytes(), step), hint).unwrap();
+                let (a, b) = (&loaded.policy, &whole.policy);
+                assert_eq!(a.keys.len(), b.keys.len(), "step {step}");
+                assert_eq!(a.keys_given, 4);
+                assert_eq!(a.mode, Mode::Shadow);
+                assert_eq!(a.endpoints.len(), 1);
+                for key in ["LTAI5tPlainKey01", "abc", "LTAI5tPackedKey01"] {
+                    assert!(a.keys.contains(key.as_bytes()), "step {step}: {key}");
+                }
+                assert_eq!(loaded.warnings, whole.warnings);
+            }
+        }
+        let blank = load_from(trickle(b" \n\t ", 1), 4).unwrap();
+        assert!(blank.policy.keys.is_empty());
+        assert!(blank.warnings[0].contains("the configuration is empty"));
+
+        let bad = br#"{"leaked_keys": ["LTAI5tPlainKey01", "LTAI 5"]}"#;
+        let err = load_from(trickle(bad, 3), bad.len()).unwrap_err();
+        assert_eq!(err.path, "leaked_keys[1]");
+        assert_eq!(err, load(bad).unwrap_err());
+        let truncated = &text.as_bytes()[..text.len() / 2];
+        let err = load_from(trickle(truncated, 5), text.len()).unwrap_err();
+        assert_eq!(err.path, "configuration");
+        assert!(err.problem.starts_with("not valid JSON"), "{err}");
+    }
+
+    #[test]
+    fn a_read_failure_rejects_the_configuration() {
+        let text =
+            br#"{"leaked_keys": ["LTAI5tPlainKey01", "LTAI5tPlainKey02"], "mode": "shadow"}"#;
+        for fail_at in [0, 1, 20, 60] {
+            let reader = Trickle {
+                text,
+                step: 4,
+                fail_at: Some(fail_at),
+                at: 0,
+            };
+            let err = load_from(reader, text.len()).unwrap_err();
+            assert_eq!(err.path, "configuration", "fail at {fail_at}");
+            assert!(
+                err.problem.starts_with("could not be read: ")
+                    && err.problem.contains("host buffer gone"),
+                "fail at {fail_at}: {err}"
+            );
+        }
+    }
+
     #[test]
     fn rejects_bad_leaked_keys_packed() {
         for (text, problem) in [
             (
-                r#"{"leaked_keys_packed": ["x"]}"#,
-                "expected a base64 string, found an array",
+                r#"{"leaked_keys_packed": {"a": "x"}}"#,
+                "expected a base64 string or an array of them, found an object",
             ),
             (
                 r#"{"leaked_keys_packed": 1}"#,
-                "expected a base64 string, found number 1",
+                "expected a base64 string or an array of them, found number 1",
             ),
             (r#"{"leaked_keys_packed": "ungW"}"#, "multiple of 8"),
             (

@@ -8,8 +8,14 @@
 //! take 10.7 MB of base64, against about 27 MB as a JSON array of plain IDs and 72 MB as
 //! `sha256:` strings.
 //!
+//! The field holds one such block, or an array of blocks whose entries, taken in order, are
+//! sorted the same way; each block is whole (its own padding). The array lets a filter read
+//! a very large set without ever holding its whole text: [`encode_blocks`] cuts a set into
+//! blocks of [`BLOCK_ENTRIES`] entries (64 KiB of base64 each).
+//!
 //! [`encode_entries`] produces the block from `leaked_keys`-style entries (plain IDs or
-//! `sha256:<hex>`); [`decode`] reads it back, entry by entry.
+//! `sha256:<hex>`), [`encode_entries_in_blocks`] the array; [`decode`] reads a block back,
+//! entry by entry.
 
 use super::config::{parse_key_entry, KeyEntry};
 use super::keyset::sha256;
@@ -54,6 +60,14 @@ pub fn encode_entries<'a, I>(entries: I) -> Result<String, PackError>
 where
     I: IntoIterator<Item = &'a str>,
 {
+    Ok(encode(entries_of(entries)?))
+}
+
+/// The entries of `leaked_keys`-style entries, validated.
+fn entries_of<'a, I>(entries: I) -> Result<Vec<PackedEntry>, PackError>
+where
+    I: IntoIterator<Item = &'a str>,
+{
     let mut packed = Vec::new();
     for (index, entry) in entries.into_iter().enumerate() {
         let entry = match parse_key_entry(entry) {
@@ -63,7 +77,7 @@ where
         };
         packed.push(entry);
     }
-    Ok(encode(packed))
+    Ok(packed)
 }
 
 /// Encodes entries into a block: sorts them and drops repeats first.
@@ -71,6 +85,30 @@ pub fn encode(mut entries: Vec<PackedEntry>) -> String {
     entries.sort_unstable();
     entries.dedup();
     base64(&entries.concat())
+}
+
+/// Entries in one block of [`encode_blocks`]: a multiple of 3, so a block has no padding,
+/// and 64 KiB of base64.
+pub const BLOCK_ENTRIES: usize = 6144;
+
+/// Encodes entries into blocks of at most [`BLOCK_ENTRIES`] (the array form of
+/// `leaked_keys_packed`, which a filter reads without holding the whole set's text): sorts
+/// them and drops repeats first.
+pub fn encode_blocks(mut entries: Vec<PackedEntry>) -> Vec<String> {
+    entries.sort_unstable();
+    entries.dedup();
+    entries
+        .chunks(BLOCK_ENTRIES)
+        .map(|block| base64(&block.concat()))
+        .collect()
+}
+
+/// [`encode_entries`], in blocks (see [`encode_blocks`]).
+pub fn encode_entries_in_blocks<'a, I>(entries: I) -> Result<Vec<String>, PackError>
+where
+    I: IntoIterator<Item = &'a str>,
+{
+    Ok(encode_blocks(entries_of(entries)?))
 }
 
 fn base64(bytes: &[u8]) -> String {
@@ -203,6 +241,29 @@ mod tests {
                 .collect();
             assert_eq!(decode_all(&wrapped).unwrap(), want, "wrapped n={n}");
         }
+    }
+
+    #[test]
+    fn blocks_hold_the_sorted_entries_without_padding() {
+        let entries: Vec<PackedEntry> = (0..2 * BLOCK_ENTRIES as u64 + 5)
+            .map(|i| entry_of_key(format!("LTAI5tKey{i:08}").as_bytes()))
+            .collect();
+        let mut with_repeats = entries.clone();
+        with_repeats.extend_from_slice(&entries[..10]);
+        let blocks = encode_blocks(with_repeats);
+        assert_eq!(blocks.len(), 3);
+        assert_eq!(blocks[0].len(), 65536);
+        assert!(!blocks[0].contains('=') && !blocks[1].contains('='));
+        let decoded: Vec<PackedEntry> =
+            blocks.iter().flat_map(|b| decode_all(b).unwrap()).collect();
+        let mut want = entries;
+        want.sort_unstable();
+        assert_eq!(decoded, want);
+        assert_eq!(encode_blocks(Vec::new()), Vec::<String>::new());
+        let from_keys = encode_entries_in_blocks(["LTAI5tKey00000001", "abc"]).unwrap();
+        assert_eq!(from_keys.len(), 1);
+        assert_eq!(decode_all(&from_keys[0]).unwrap().len(), 2);
+        assert_eq!(encode_entries_in_blocks(["bad key"]).unwrap_err().index, 0);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! from the host, hands them to the policy core, and acts on the verdict (continue, hold,
 //! local reply), counting and logging as it goes. No policy lives here.
 
+mod config_reader;
 mod http;
 mod metrics;
 mod root;

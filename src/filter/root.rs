@@ -1,6 +1,7 @@
 //! The root context: applies a configuration (through the core's validation) and creates the
 //! per-request contexts, which share the accepted policy.
 
+use super::config_reader::PluginConfigReader;
 use super::http::AkguardHttp;
 use super::metrics::{Counter, Metrics};
 use crate::core::config;
@@ -42,9 +43,8 @@ fn empty_policy() -> Policy {
 impl Context for AkguardRoot {}
 
 impl RootContext for AkguardRoot {
-    fn on_configure(&mut self, _size: usize) -> bool {
-        let bytes = self.get_plugin_configuration().unwrap_or_default();
-        match config::load(&bytes) {
+    fn on_configure(&mut self, size: usize) -> bool {
+        match config::load_from(PluginConfigReader::new(size), size) {
             Ok(loaded) => {
                 for warning in &loaded.warnings {
                     warn!("akguard configuration: {warning}");

@@ -50,6 +50,9 @@ pub fn get_buffer(
     if kind == abi::BUFFER_REQUEST_BODY {
         state.progress.body_bytes_read += bytes.len();
     }
+    if kind == abi::BUFFER_PLUGIN_CONFIGURATION {
+        state.plugin_configuration_reads.push((start, bytes.len()));
+    }
     give(c, &bytes, ptr_ptr, size_ptr)
 }
 

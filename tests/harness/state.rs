@@ -210,6 +210,8 @@ pub struct HostState {
     /// The context host calls act on (`proxy_set_effective_context` may change it).
     pub effective: Option<u32>,
     pub vm_configuration: Vec<u8>,
+    /// Every read of a plugin configuration: where it started and how many bytes it got.
+    pub plugin_configuration_reads: Vec<(usize, usize)>,
     pub properties: HashMap<Vec<u8>, Vec<u8>>,
     pub shared_data: HashMap<String, (Vec<u8>, u32)>,
     pub http_calls: Vec<HttpCall>,
@@ -241,6 +243,7 @@ impl Default for HostState {
             progress: Progress::default(),
             effective: None,
             vm_configuration: Vec::new(),
+            plugin_configuration_reads: Vec::new(),
             properties: HashMap::new(),
             shared_data: HashMap::new(),
             http_calls: Vec::new(),
