@@ -1,8 +1,8 @@
-//! Produces a `leaked_keys_packed` block from `leaked_keys`-style entries (plain AccessKey IDs
-//! or `sha256:<64 lowercase hex>`), one per line on standard input; blank lines are skipped.
+//! Produces `leaked_keys_packed` from `leaked_keys`-style entries (plain AccessKey IDs or
+//! `sha256:<64 lowercase hex>`), one per line on standard input; blank lines are skipped.
 //!
-//! `cargo run --release --example pack-keys < leaked.txt` prints the block;
-//! with `--json` it prints `{"leaked_keys_packed": "…"}`.
+//! `cargo run --release --example pack-keys < leaked.txt` prints the blocks (6,144 keys
+//! each), one a line; with `--json` it prints `{"leaked_keys_packed": ["…", …]}`.
 
 use akguard::core::packed;
 use std::io::{self, BufRead, Write};
@@ -25,8 +25,8 @@ fn main() -> ExitCode {
         .map(|l| l.trim())
         .filter(|l| !l.is_empty())
         .collect();
-    let block = match packed::encode_entries(entries.iter().copied()) {
-        Ok(block) => block,
+    let blocks = match packed::encode_entries_in_blocks(entries.iter().copied()) {
+        Ok(blocks) => blocks,
         Err(e) => {
             let line = entries.get(e.index).copied().unwrap_or_default();
             eprintln!("pack-keys: entry {} ({line:?}): {}", e.index + 1, e.problem);
@@ -34,9 +34,10 @@ fn main() -> ExitCode {
         }
     };
     let out = if json {
-        format!("{{\"leaked_keys_packed\": \"{block}\"}}\n")
+        let quoted: Vec<String> = blocks.iter().map(|b| format!("\"{b}\"")).collect();
+        format!("{{\"leaked_keys_packed\": [{}]}}\n", quoted.join(", "))
     } else {
-        format!("{block}\n")
+        blocks.iter().map(|b| format!("{b}\n")).collect()
     };
     if io::stdout().lock().write_all(out.as_bytes()).is_err() {
         return ExitCode::FAILURE;

@@ -166,8 +166,16 @@ fn keys_packed_builds_a_compact_block_that_holds_every_key() {
     }
     let value: serde_json::Value = serde_json::from_str(&got.stdout).unwrap();
     assert!(value.get("leaked_keys").is_none());
-    let block = value["leaked_keys_packed"].as_str().unwrap();
-    assert_eq!(block, akguard::core::packed::encode_entries(KEYS).unwrap());
+    let blocks: Vec<&str> = value["leaked_keys_packed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        blocks,
+        akguard::core::packed::encode_entries_in_blocks(KEYS).unwrap()
+    );
     let policy = config::load(got.stdout.as_bytes()).unwrap().policy;
     assert_eq!(policy.keys.len(), KEYS.len());
     for key in KEYS {
@@ -177,6 +185,19 @@ fn keys_packed_builds_a_compact_block_that_holds_every_key() {
         );
     }
     assert!(!policy.keys.contains(b"LTAI5tCleanKey0000000001"));
+    // A set larger than a block comes out as several blocks, every key in them.
+    let many: Vec<String> = (0..13_000).map(|i| format!("LTAI5tMany{i:014}")).collect();
+    let got = run_in(
+        &dir,
+        &["keys", "--packed"],
+        Some(many.join("\n").as_bytes()),
+    );
+    expect_code(&got, 0, "keys --packed, 13,000 keys");
+    let value: serde_json::Value = serde_json::from_str(&got.stdout).unwrap();
+    assert_eq!(value["leaked_keys_packed"].as_array().unwrap().len(), 3);
+    let policy = config::load(got.stdout.as_bytes()).unwrap().policy;
+    assert_eq!(policy.keys.len(), many.len());
+    assert!(many.iter().all(|k| policy.keys.contains(k.as_bytes())));
     let both = run_in(
         &dir,
         &["keys", "--packed", "--hash"],

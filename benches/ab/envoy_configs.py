@@ -20,10 +20,15 @@ def big_key(set_no, i):
     return f"LTAI5t{set_no:02d}{i:016d}"
 
 
-def packed_block(keys):
-    """leaked_keys_packed: base64 of the sorted, distinct first 8 bytes of SHA-256(key)."""
+BLOCK_ENTRIES = 6144
+
+
+def packed_blocks(keys):
+    """leaked_keys_packed: the sorted, distinct first 8 bytes of SHA-256(key), base64 in
+    blocks of 6,144 entries (an array the filter reads without holding the whole text)."""
     entries = sorted({hashlib.sha256(k.encode()).digest()[:8] for k in keys})
-    return base64.b64encode(b"".join(entries)).decode()
+    return [base64.b64encode(b"".join(entries[i:i + BLOCK_ENTRIES])).decode()
+            for i in range(0, len(entries), BLOCK_ENTRIES)]
 
 
 def big_keys(set_no, n):

@@ -239,7 +239,7 @@ def variants(actions, all_ops, big_keys):
          FORM_CLEAN, 200, "akguard, clean form body (10 keys) ²"),
         ("rbac-clean", [cfg.rbac_filter(cfg.SMALL_KEYS, actions, all_ops)], V3_CLEAN, 200,
          "Envoy RBAC, same calls, clean V3 request (10 keys)"),
-        ("akguard-1M", [cfg.akguard_filter(module, {"leaked_keys_packed": cfg.packed_block(big_keys)},
+        ("akguard-1M", [cfg.akguard_filter(module, {"leaked_keys_packed": cfg.packed_blocks(big_keys)},
                                            "ak-1m")], V3_CLEAN, 200,
          f"akguard, clean V3 request, {len(big_keys):,} keys (packed)"),
     ]
@@ -367,7 +367,7 @@ def memory(args):
         ("akguard, 10 keys", {"leaked_keys": cfg.SMALL_KEYS}),
         (f"akguard, {args.keys:,} keys, leaked_keys (JSON)", {"leaked_keys": cfg.big_keys(0, args.keys)}),
         (f"akguard, {args.keys:,} keys, leaked_keys_packed",
-         {"leaked_keys_packed": cfg.packed_block(cfg.big_keys(0, args.keys))}),
+         {"leaked_keys_packed": cfg.packed_blocks(cfg.big_keys(0, args.keys))}),
     ]
     for label, configuration in [("no filter", None)] + cases:
         filters = [] if configuration is None else [cfg.akguard_filter(module, configuration, "akguard")]
@@ -397,7 +397,7 @@ def reconfigure(args):
     directory.mkdir(parents=True)
 
     def prepare(version):
-        configuration = {"leaked_keys_packed": cfg.packed_block(cfg.big_keys(version, args.keys))}
+        configuration = {"leaked_keys_packed": cfg.packed_blocks(cfg.big_keys(version, args.keys))}
         tmp = directory / "akguard.json.tmp"
         tmp.write_text(json.dumps(cfg.ecds_resource(module, configuration, version)))
         return tmp

@@ -1,5 +1,6 @@
 //! Shared by the benchmarks: realistic requests of each signature style, and leaked-key
-//! sets of any size (plain IDs, `sha256:` entries, or a `leaked_keys_packed` block).
+//! sets of any size (plain IDs, `sha256:` entries, or `leaked_keys_packed`, one block or an
+//! array of blocks).
 
 #![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
 
@@ -60,6 +61,16 @@ pub fn packed_config(set: usize, n: usize) -> String {
     let entries = entries(set, n, 0);
     let block = packed::encode_entries(entries.iter().map(String::as_str)).unwrap();
     format!("{{\"leaked_keys_packed\":\"{block}\"}}")
+}
+
+/// A configuration text with the same keys as `leaked_keys_packed`, an array of blocks.
+pub fn packed_blocks_config(set: usize, n: usize) -> String {
+    let entries = entries(set, n, 0);
+    let blocks = packed::encode_entries_in_blocks(entries.iter().map(String::as_str)).unwrap();
+    format!(
+        "{{\"leaked_keys_packed\":{}}}",
+        serde_json::to_string(&blocks).unwrap()
+    )
 }
 
 pub fn policy(text: &str) -> Policy {

@@ -24,7 +24,7 @@ enum Encoding {
     Plain,
     /// `sha256:<hex>` entries, in `leaked_keys`.
     Sha256,
-    /// One `leaked_keys_packed` block (see `core::packed`).
+    /// `leaked_keys_packed` blocks (see `core::packed`).
     Packed,
 }
 
@@ -43,8 +43,8 @@ pub struct Args {
     /// Write `sha256:` entries instead of the IDs
     #[arg(long, conflicts_with = "packed")]
     pub hash: bool,
-    /// Write one compact `leaked_keys_packed` block (8 bytes of SHA-256 a key, base64) instead
-    /// of `leaked_keys`: for very large sets; the IDs do not appear in it
+    /// Write `leaked_keys_packed` (8 bytes of SHA-256 a key, base64, in blocks of 6,144 keys)
+    /// instead of `leaked_keys`: for very large sets; the IDs do not appear in it
     #[arg(long)]
     pub packed: bool,
     /// `mode`: enforce denies, shadow only logs and counts
@@ -68,10 +68,14 @@ fn write_keys(
 ) -> Result<(), String> {
     match encoding {
         Encoding::Packed => {
-            let block = packed::encode_entries(entries.iter().map(String::as_str))
+            let blocks = packed::encode_entries_in_blocks(entries.iter().map(String::as_str))
                 .map_err(|e| e.to_string())?;
-            out.push_str("  \"leaked_keys_packed\": ");
-            out.push_str(&serde_json::Value::from(block).to_string());
+            out.push_str("  \"leaked_keys_packed\": [");
+            for (i, block) in blocks.iter().enumerate() {
+                out.push_str(if i == 0 { "\n    \"" } else { "\",\n    \"" });
+                out.push_str(block);
+            }
+            out.push_str(if blocks.is_empty() { "]" } else { "\"\n  ]" });
         }
         Encoding::Plain | Encoding::Sha256 => {
             out.push_str("  \"leaked_keys\": [");
