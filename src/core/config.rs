@@ -256,13 +256,16 @@ impl<R: Read> Read for Counted<R> {
     }
 }
 
-/// Bytes of JSON a plain AccessKey ID entry takes, about: 24 characters, quotes and comma.
-const PLAIN_ENTRY_BYTES: usize = 27;
+/// Entries of `leaked_keys` read before the room for the rest is reserved, from their
+/// average size and mix.
+const SAMPLE_ENTRIES: usize = 1024;
 
 /// One `leaked_keys` entry, checked and added to the builder without a copy; the problem
 /// with it when it is not valid.
 struct KeyEntrySeed<'a> {
     builder: &'a mut KeySetBuilder,
+    /// Bytes of JSON the entries read so far take, about (quotes and comma included).
+    text_bytes: &'a mut usize,
 }
 
 impl<'de> DeserializeSeed<'de> for KeyEntrySeed<'_> {
@@ -280,6 +283,7 @@ impl<'de> Visitor<'de> for KeyEntrySeed<'_> {
     }
 
     fn visit_str<E: de::Error>(self, entry: &str) -> Result<Self::Value, E> {
+        *self.text_bytes += entry.len() + 3;
         Ok(add_key_entry(entry, self.builder))
     }
 }
@@ -319,13 +323,25 @@ impl<'de> Visitor<'de> for KeysSeed<'_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        self.builder
-            .reserve_plain((self.progress.remaining() + READ_BYTES) / PLAIN_ENTRY_BYTES);
+        // The text left when the array starts (the reader may hold up to `READ_BYTES` of it
+        // already): from it and the first entries, the room the rest will need, so that a
+        // large set is collected without moving it.
+        let left = self.progress.remaining() + READ_BYTES;
+        let mut text_bytes = 0usize;
         let mut index = 0usize;
         loop {
+            if index == SAMPLE_ENTRIES {
+                let rest = left.saturating_sub(text_bytes) / (text_bytes / index).max(1);
+                let plain = self.builder.plain_added();
+                let margin = rest / 100;
+                self.builder.reserve_plain(rest * plain / index + margin);
+                self.builder
+                    .reserve_digests(rest * (index - plain) / index + margin);
+            }
             let path = || format!("leaked_keys[{index}]");
             let seed = KeyEntrySeed {
                 builder: self.builder,
+                text_bytes: &mut text_bytes,
             };
             let checked = match seq.next_element_seed(seed) {
                 Ok(Some(checked)) => checked,

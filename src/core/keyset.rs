@@ -65,6 +65,16 @@ impl KeySetBuilder {
         self.plain.reserve(entries);
     }
 
+    /// Makes room for `entries` more `sha256:` entries.
+    pub fn reserve_digests(&mut self, entries: usize) {
+        self.digests.reserve(entries);
+    }
+
+    /// Plain entries added so far, repeats included.
+    pub fn plain_added(&self) -> usize {
+        self.plain.len()
+    }
+
     pub fn add_plain(&mut self, key: &[u8]) {
         self.plain.push(plain_fingerprint(key));
     }
