@@ -13,10 +13,9 @@ use super::keyset::{KeySet, KeySetBuilder};
 use super::rules::{self, Rule, RULES_FIELD};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Read};
-use std::rc::Rc;
 
 /// Default `max_body_bytes`: 1 MiB, Envoy's default per-connection buffer limit.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1 << 20;
@@ -228,44 +227,10 @@ macro_rules! reject_scalars {
     };
 }
 
-/// How far into the configuration text the parser has read, and how long it is.
-#[derive(Clone, Debug, Default)]
-struct Progress {
-    read: Rc<Cell<usize>>,
-    size_hint: usize,
-}
-
-impl Progress {
-    /// Bytes of the text not read yet, as far as the size given says.
-    fn remaining(&self) -> usize {
-        self.size_hint.saturating_sub(self.read.get())
-    }
-}
-
-/// A reader that counts the bytes it hands out.
-struct Counted<R> {
-    inner: R,
-    read: Rc<Cell<usize>>,
-}
-
-impl<R: Read> Read for Counted<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.read.set(self.read.get() + n);
-        Ok(n)
-    }
-}
-
-/// Entries of `leaked_keys` read before the room for the rest is reserved, from their
-/// average size and mix.
-const SAMPLE_ENTRIES: usize = 1024;
-
 /// One `leaked_keys` entry, checked and added to the builder without a copy; the problem
 /// with it when it is not valid.
 struct KeyEntrySeed<'a> {
     builder: &'a mut KeySetBuilder,
-    /// Bytes of JSON the entries read so far take, about (quotes and comma included).
-    text_bytes: &'a mut usize,
 }
 
 impl<'de> DeserializeSeed<'de> for KeyEntrySeed<'_> {
@@ -283,7 +248,6 @@ impl<'de> Visitor<'de> for KeyEntrySeed<'_> {
     }
 
     fn visit_str<E: de::Error>(self, entry: &str) -> Result<Self::Value, E> {
-        *self.text_bytes += entry.len() + 3;
         Ok(add_key_entry(entry, self.builder))
     }
 }
@@ -305,7 +269,6 @@ struct KeysSeed<'a> {
     builder: &'a mut KeySetBuilder,
     count: &'a mut usize,
     error: &'a RefCell<Option<ConfigError>>,
-    progress: &'a Progress,
 }
 
 impl<'de> DeserializeSeed<'de> for KeysSeed<'_> {
@@ -323,25 +286,11 @@ impl<'de> Visitor<'de> for KeysSeed<'_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        // The text left when the array starts (the reader may hold up to `READ_BYTES` of it
-        // already): from it and the first entries, the room the rest will need, so that a
-        // large set is collected without moving it.
-        let left = self.progress.remaining() + READ_BYTES;
-        let mut text_bytes = 0usize;
         let mut index = 0usize;
         loop {
-            if index == SAMPLE_ENTRIES {
-                let rest = left.saturating_sub(text_bytes) / (text_bytes / index).max(1);
-                let plain = self.builder.plain_added();
-                let margin = rest / 100;
-                self.builder.reserve_plain(rest * plain / index + margin);
-                self.builder
-                    .reserve_digests(rest * (index - plain) / index + margin);
-            }
             let path = || format!("leaked_keys[{index}]");
             let seed = KeyEntrySeed {
                 builder: self.builder,
-                text_bytes: &mut text_bytes,
             };
             let checked = match seq.next_element_seed(seed) {
                 Ok(Some(checked)) => checked,
@@ -427,7 +376,6 @@ struct PackedSeed<'a> {
     builder: &'a mut KeySetBuilder,
     count: &'a mut usize,
     error: &'a RefCell<Option<ConfigError>>,
-    progress: &'a Progress,
 }
 
 impl<'de> DeserializeSeed<'de> for PackedSeed<'_> {
@@ -447,9 +395,7 @@ impl<'de> Visitor<'de> for PackedSeed<'_> {
     }
 
     fn visit_str<E: de::Error>(self, text: &str) -> Result<(), E> {
-        let builder = self.builder;
-        builder.reserve_packed(text.len() / 4 * 3 / super::packed::ENTRY_BYTES);
-        match add_packed_block(text, builder) {
+        match add_packed_block(text, self.builder) {
             Ok(n) => {
                 *self.count += n;
                 Ok(())
@@ -463,10 +409,6 @@ impl<'de> Visitor<'de> for PackedSeed<'_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        // Every entry takes at least 32 / 3 characters of base64, and the reader may hold up
-        // to `READ_BYTES` not yet parsed: an upper bound.
-        let most = (self.progress.remaining() + READ_BYTES) * 3 / 4 / super::packed::ENTRY_BYTES;
-        self.builder.reserve_packed(most);
         let mut index = 0usize;
         loop {
             let path = || format!("leaked_keys_packed[{index}]");
@@ -512,7 +454,6 @@ struct TopLevel<'a> {
     packed_count: &'a mut usize,
     fields: &'a mut Vec<(String, Value)>,
     error: &'a RefCell<Option<ConfigError>>,
-    progress: &'a Progress,
 }
 
 impl<'de> Visitor<'de> for TopLevel<'_> {
@@ -543,14 +484,12 @@ impl<'de> Visitor<'de> for TopLevel<'_> {
                     builder: self.builder,
                     count: self.key_count,
                     error: self.error,
-                    progress: self.progress,
                 })?;
             } else if name == "leaked_keys_packed" {
                 map.next_value_seed(PackedSeed {
                     builder: self.builder,
                     count: self.packed_count,
                     error: self.error,
-                    progress: self.progress,
                 })?;
             } else {
                 let value: Value = map.next_value()?;
@@ -676,7 +615,7 @@ pub fn load(mut bytes: &[u8]) -> Result<Loaded, ConfigError> {
 }
 
 /// [`load`], reading the text from `reader` as it goes; `size_hint` is the text's length
-/// when known (0 otherwise), used to size the key tables ahead.
+/// when known (0 otherwise), used to size the read buffer.
 pub fn load_from(mut reader: impl Read, size_hint: usize) -> Result<Loaded, ConfigError> {
     load_with(&mut reader, size_hint, true)
 }
@@ -719,20 +658,12 @@ fn load_with(
     let mut packed_count = 0usize;
     let mut fields: Vec<(String, Value)> = Vec::new();
     let mut saw_keys = false;
-    let progress = Progress {
-        read: Rc::default(),
-        size_hint,
-    };
-    let counted = Counted {
-        inner: reader,
-        read: Rc::clone(&progress.read),
-    };
     let capacity = if size_hint == 0 {
         READ_BYTES
     } else {
         READ_BYTES.min(size_hint)
     };
-    let mut reader = BufReader::with_capacity(capacity, counted);
+    let mut reader = BufReader::with_capacity(capacity, reader);
     let unreadable =
         |e: io::Error| ConfigError::new("configuration", format!("could not be read: {e}"));
     if !skip_whitespace(&mut reader).map_err(unreadable)? {
@@ -749,7 +680,6 @@ fn load_with(
             packed_count: &mut packed_count,
             fields: &mut fields,
             error: &error,
-            progress: &progress,
         }
         .deserialize(&mut de)
         .and_then(|()| de.end());

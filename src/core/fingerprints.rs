@@ -5,12 +5,18 @@
 //! bucket; the low 48 bits are stored, sorted, in the bucket's run. With `B` = 16 nothing is
 //! lost; a smaller set keeps `48 + B` bits of each fingerprint, so a fingerprint that is not in
 //! the table matches one that is with probability about `PER_BUCKET / 2^48` per lookup
-//! whatever the set's size. A million entries take 6.3 MB.
+//! whatever the set's size. A million entries take 6.0 MB.
 //!
-//! Two builders fill it: [`SortedBuilder`] takes fingerprints in ascending order and writes
-//! them straight in their final form (the building never holds more than the table), and
-//! [`UnsortedBuilder`] collects full fingerprints (8 bytes each), sorts them and then narrows
-//! them to 6 bytes in place.
+//! Everything large lives in pages of one size ([`PAGE_BYTES`]): the table's entries, and the
+//! fingerprints collected while a table is built. A page freed by one configuration is reused
+//! by the next, whatever the sizes of the sets, so the memory an allocator cannot give back
+//! (a Wasm VM's linear memory never shrinks) does not grow from one configuration to the next.
+//!
+//! Two builders fill a table: [`SortedBuilder`] takes fingerprints in ascending order and
+//! writes them straight in their final form, and [`UnsortedBuilder`] collects fingerprints in
+//! any order (in 256 groups by their top 8 bits, 7 bytes each), then sorts one group at a time
+//! into a [`SortedBuilder`], freeing the group's pages as it goes: building never holds much
+//! more than the collected fingerprints.
 
 /// Average entries a bucket.
 pub const PER_BUCKET: usize = 8;
@@ -18,30 +24,37 @@ pub const PER_BUCKET: usize = 8;
 const MAX_BUCKET_BITS: u32 = 16;
 /// Words (`u16`) stored an entry.
 const STORED: usize = 3;
-/// Words of a full fingerprint while collecting.
-const FULL: usize = 4;
+/// Bytes of a fingerprint while collecting: all but the top 8 bits, which its group gives.
+const COLLECTED: usize = 7;
 const LOW_BITS: u32 = 48;
-/// Fewest entries a collection grows by.
-const GROWTH_MIN_ENTRIES: usize = 1024;
+/// Words in a page of a table: 680 entries.
+const PAGE_WORDS: usize = 2040;
+/// Bytes in a page.
+pub const PAGE_BYTES: usize = PAGE_WORDS * 2;
+/// Entries in a page of a table.
+const TABLE_PAGE_ENTRIES: usize = PAGE_WORDS / STORED;
+/// Entries in a page of a collection, a page of the same size in bytes.
+const COLLECT_PAGE_ENTRIES: usize = PAGE_BYTES / COLLECTED;
+/// Bits of a fingerprint that name its collection group.
+const GROUP_BITS: u32 = 8;
+
+type Page = Box<[u16]>;
+type CollectPage = Box<[u8]>;
+
+fn new_page() -> Page {
+    vec![0u16; PAGE_WORDS].into_boxed_slice()
+}
 
 fn stored_words(fp: u64) -> [u16; STORED] {
     [fp as u16, (fp >> 16) as u16, (fp >> 32) as u16]
 }
 
-fn full_words(fp: u64) -> [u16; FULL] {
-    [
-        fp as u16,
-        (fp >> 16) as u16,
-        (fp >> 32) as u16,
-        (fp >> 48) as u16,
-    ]
-}
-
-fn from_full(words: &[u16; FULL]) -> u64 {
-    words
+/// The fingerprint of group `group` whose other bits are `bytes`.
+fn from_collected(group: u64, bytes: &[u8]) -> u64 {
+    bytes
         .iter()
         .rev()
-        .fold(0u64, |acc, w| acc << 16 | u64::from(*w))
+        .fold(group, |acc, b| acc << 8 | u64::from(*b))
 }
 
 /// Bits of the bucket number for `entries` entries.
@@ -56,8 +69,10 @@ fn bucket_bits(entries: usize) -> u32 {
 /// The table.
 #[derive(Clone, Debug, Default)]
 pub struct FingerprintTable {
-    /// The low 48 bits of every fingerprint, three words an entry, by bucket, ascending.
-    entries: Vec<u16>,
+    /// The low 48 bits of every fingerprint, three words an entry, by bucket, ascending;
+    /// [`TABLE_PAGE_ENTRIES`] entries a page.
+    pages: Vec<Page>,
+    len: usize,
     /// `starts[b]` is the first entry of bucket `b`; one more slot closes the last one.
     starts: Vec<u32>,
     bucket_bits: u32,
@@ -70,15 +85,15 @@ impl FingerprintTable {
 
     /// Entries held.
     pub fn len(&self) -> usize {
-        self.entries.len() / STORED
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len == 0
     }
 
     pub fn contains(&self, fp: u64) -> bool {
-        if self.entries.is_empty() {
+        if self.len == 0 {
             return false;
         }
         let bucket = self.bucket(fp);
@@ -86,16 +101,27 @@ impl FingerprintTable {
         else {
             return false;
         };
-        let run = self
-            .entries
-            .get(from as usize * STORED..to as usize * STORED)
-            .unwrap_or_default();
-        run.as_chunks::<STORED>().0.contains(&stored_words(fp))
+        let want = stored_words(fp);
+        let (mut at, to) = (from as usize, to as usize);
+        while at < to {
+            let Some(page) = self.pages.get(at / TABLE_PAGE_ENTRIES) else {
+                return false;
+            };
+            let first = at % TABLE_PAGE_ENTRIES;
+            let last = (first + (to - at)).min(TABLE_PAGE_ENTRIES);
+            let run = page.get(first * STORED..last * STORED).unwrap_or_default();
+            if run.chunks_exact(STORED).any(|entry| entry == want) {
+                return true;
+            }
+            at += last - first;
+        }
+        false
     }
 
     /// Bytes held.
     pub fn bytes(&self) -> usize {
-        self.entries.capacity() * std::mem::size_of::<u16>()
+        self.pages.len() * PAGE_BYTES
+            + self.pages.capacity() * std::mem::size_of::<Page>()
             + self.starts.capacity() * std::mem::size_of::<u32>()
     }
 }
@@ -118,17 +144,13 @@ fn starts_from_counts(counts: &[u32], bits: u32) -> Vec<u32> {
 /// is kept on the side, until the bucket index is made from it.
 #[derive(Debug, Default)]
 pub struct SortedBuilder {
-    entries: Vec<u16>,
+    pages: Vec<Page>,
+    len: usize,
     counts: Vec<u32>,
     last: Option<u64>,
 }
 
 impl SortedBuilder {
-    /// Makes room for `entries` more entries.
-    pub fn reserve(&mut self, entries: usize) {
-        self.entries.reserve_exact(entries.saturating_mul(STORED));
-    }
-
     /// Adds the next fingerprint; false (and nothing added) when it is not greater than the
     /// one before.
     pub fn push(&mut self, fp: u64) -> bool {
@@ -141,122 +163,122 @@ impl SortedBuilder {
         if let Some(count) = self.counts.get_mut((fp >> LOW_BITS) as usize) {
             *count += 1;
         }
-        self.entries.extend_from_slice(&stored_words(fp));
+        let at = self.len % TABLE_PAGE_ENTRIES;
+        if at == 0 {
+            self.pages.push(new_page());
+        }
+        if let Some(slot) = self
+            .pages
+            .last_mut()
+            .and_then(|page| page.get_mut(at * STORED..(at + 1) * STORED))
+        {
+            slot.copy_from_slice(&stored_words(fp));
+        }
+        self.len += 1;
         self.last = Some(fp);
         true
     }
 
     pub fn len(&self) -> usize {
-        self.entries.len() / STORED
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len == 0
     }
 
     pub fn build(mut self) -> FingerprintTable {
-        if self.entries.is_empty() {
+        if self.len == 0 {
             return FingerprintTable::default();
         }
-        let bits = bucket_bits(self.len());
+        let bits = bucket_bits(self.len);
         let starts = starts_from_counts(&self.counts, bits);
         drop(self.counts);
-        self.entries.shrink_to_fit();
+        self.pages.shrink_to_fit();
         FingerprintTable {
-            entries: self.entries,
+            pages: self.pages,
+            len: self.len,
             starts,
             bucket_bits: bits,
         }
     }
 }
 
-/// Collects fingerprints in any order (8 bytes each), then sorts them, drops repeats and
-/// narrows them to their stored 6 bytes in place.
+/// Fingerprints whose top 8 bits are the same, in collection pages.
+#[derive(Debug, Default)]
+struct Group {
+    pages: Vec<CollectPage>,
+    len: usize,
+}
+
+/// Collects fingerprints in any order (8 bytes each), then builds a table one group at a
+/// time.
 #[derive(Debug, Default)]
 pub struct UnsortedBuilder {
-    words: Vec<u16>,
+    groups: Vec<Group>,
+    len: usize,
 }
 
 impl UnsortedBuilder {
-    /// Makes room for `entries` more entries.
-    pub fn reserve(&mut self, entries: usize) {
-        self.words.reserve_exact(entries.saturating_mul(FULL));
-    }
-
     pub fn push(&mut self, fp: u64) {
-        if self.words.len() == self.words.capacity() {
-            // Grows by a quarter, not by doubling: a large set's collection must not take
-            // twice its size for long.
-            self.words
-                .reserve_exact((self.words.len() / 4).max(GROWTH_MIN_ENTRIES * FULL));
+        if self.groups.is_empty() {
+            self.groups = (0..1 << GROUP_BITS).map(|_| Group::default()).collect();
         }
-        self.words.extend_from_slice(&full_words(fp));
+        let Some(group) = self.groups.get_mut((fp >> (64 - GROUP_BITS)) as usize) else {
+            return;
+        };
+        let at = group.len % COLLECT_PAGE_ENTRIES;
+        if at == 0 {
+            group.pages.push(vec![0u8; PAGE_BYTES].into_boxed_slice());
+        }
+        if let Some(slot) = group
+            .pages
+            .last_mut()
+            .and_then(|page| page.get_mut(at * COLLECTED..(at + 1) * COLLECTED))
+        {
+            slot.copy_from_slice(&fp.to_le_bytes()[..COLLECTED]);
+        }
+        group.len += 1;
+        self.len += 1;
     }
 
+    /// Fingerprints collected, repeats included.
     pub fn len(&self) -> usize {
-        self.words.len() / FULL
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.words.is_empty()
+        self.len == 0
     }
 
-    /// Gives back room reserved and not used.
-    pub fn shrink(&mut self) {
-        self.words.shrink_to_fit();
-    }
-
-    /// Drops the fingerprints `other` holds.
-    pub fn remove_found_in(&mut self, other: &FingerprintTable) {
-        if other.is_empty() {
-            return;
-        }
-        let mut kept = 0;
-        for i in 0..self.len() {
-            let mut full = [0u16; FULL];
-            full.copy_from_slice(&self.words[i * FULL..(i + 1) * FULL]);
-            if !other.contains(from_full(&full)) {
-                self.words
-                    .copy_within(i * FULL..(i + 1) * FULL, kept * FULL);
-                kept += 1;
+    /// Builds the table of the distinct fingerprints collected, leaving out those `skip`
+    /// holds.
+    pub fn build(self, skip: &FingerprintTable) -> FingerprintTable {
+        let mut out = SortedBuilder::default();
+        let mut sorted: Vec<u64> = Vec::new();
+        for (top, group) in (0u64..).zip(self.groups) {
+            sorted.clear();
+            for (p, page) in group.pages.iter().enumerate() {
+                let count = (group.len - p * COLLECT_PAGE_ENTRIES).min(COLLECT_PAGE_ENTRIES);
+                let bytes = page.get(..count * COLLECTED).unwrap_or_default();
+                sorted.extend(
+                    bytes
+                        .chunks_exact(COLLECTED)
+                        .map(|entry| from_collected(top, entry)),
+                );
+            }
+            // The group's pages go before the table's grow: the table reuses them.
+            drop(group.pages);
+            sorted.sort_unstable();
+            sorted.dedup();
+            for fp in &sorted {
+                if !skip.contains(*fp) {
+                    // Groups come in order of their top bits, each sorted: always ascending.
+                    out.push(*fp);
+                }
             }
         }
-        self.words.truncate(kept * FULL);
-    }
-
-    pub fn build(mut self) -> FingerprintTable {
-        let (full, _) = self.words.as_chunks_mut::<FULL>();
-        full.sort_unstable_by_key(from_full);
-        let mut distinct = 0usize;
-        for i in 0..full.len() {
-            if distinct == 0 || full[i] != full[distinct - 1] {
-                full[distinct] = full[i];
-                distinct += 1;
-            }
-        }
-        if distinct == 0 {
-            return FingerprintTable::default();
-        }
-        let bits = bucket_bits(distinct);
-        let mut counts = vec![0u32; 1 << MAX_BUCKET_BITS];
-        for words in &full[..distinct] {
-            if let Some(count) = counts.get_mut(usize::from(words[FULL - 1])) {
-                *count += 1;
-            }
-        }
-        let starts = starts_from_counts(&counts, bits);
-        drop(counts);
-        for i in 0..distinct {
-            self.words
-                .copy_within(i * FULL..i * FULL + STORED, i * STORED);
-        }
-        self.words.truncate(distinct * STORED);
-        self.words.shrink_to_fit();
-        FingerprintTable {
-            entries: self.words,
-            starts,
-            bucket_bits: bits,
-        }
+        out.build()
     }
 }
 
@@ -291,7 +313,7 @@ mod tests {
         for fp in fps.iter().rev().chain(fps) {
             builder.push(*fp);
         }
-        builder.build()
+        builder.build(&FingerprintTable::default())
     }
 
     #[test]
@@ -303,7 +325,14 @@ mod tests {
                 ("unsorted", unsorted_table(&fps)),
             ] {
                 assert_eq!(table.len(), n + 1, "{name} n={n}");
-                assert_eq!(table.bytes(), (n + 1) * 6 + table.starts.len() * 4);
+                let pages = (n + 1).div_ceil(TABLE_PAGE_ENTRIES);
+                assert_eq!(table.pages.len(), pages, "{name} n={n}");
+                assert_eq!(
+                    table.bytes(),
+                    pages * PAGE_BYTES
+                        + table.pages.capacity() * std::mem::size_of::<Page>()
+                        + table.starts.len() * 4
+                );
                 for (i, fp) in fps.iter().enumerate() {
                     assert!(table.contains(*fp), "{name} n={n} fp={fp:#x}");
                     if i >= 50 && n >= 10_000 {
@@ -344,23 +373,25 @@ mod tests {
     }
 
     #[test]
-    fn removes_what_another_table_holds() {
+    fn leaves_out_what_another_table_holds() {
         let other = sorted_table(&[10, 20, 30]);
         let mut builder = UnsortedBuilder::default();
-        for fp in [30, 40, 10, 50] {
+        for fp in [30, 40, 10, 50, u64::MAX] {
             builder.push(fp);
         }
-        builder.remove_found_in(&other);
-        let table = builder.build();
-        assert_eq!(table.len(), 2);
-        assert!(table.contains(40) && table.contains(50) && !table.contains(30));
+        builder.push(u64::MAX);
+        assert_eq!(builder.len(), 6);
+        let table = builder.build(&other);
+        assert_eq!(table.len(), 3);
+        assert!(table.contains(40) && table.contains(50) && table.contains(u64::MAX));
+        assert!(!table.contains(30) && !table.contains(10));
     }
 
     #[test]
     fn empty_tables_hold_nothing() {
         for table in [
             SortedBuilder::default().build(),
-            UnsortedBuilder::default().build(),
+            UnsortedBuilder::default().build(&FingerprintTable::default()),
         ] {
             assert!(table.is_empty());
             assert!(!table.contains(0));

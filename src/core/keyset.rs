@@ -2,12 +2,12 @@
 //! digests of them, sized for a million entries.
 //!
 //! Each entry is kept as a 64-bit fingerprint in a compact table ([`super::fingerprints`]:
-//! 6 bytes an entry plus a small bucket index), so a million keys take about 6.3 MB whatever
-//! their length. Plain IDs are fingerprinted with a fast keyed hash; `sha256:` and packed
+//! 6 bytes an entry in pages, plus a small bucket index), so a million keys take about 6.3 MB
+//! whatever their length. Plain IDs are fingerprinted with a fast keyed hash; `sha256:` and packed
 //! entries by the first 8 bytes of their digest, and a request's key is hashed with SHA-256
 //! only when the set holds such entries (the last few such lookups are remembered, by exact
 //! key bytes). Packed entries come sorted and are written straight into their table; the
-//! others are collected, sorted and narrowed in place. A fingerprint match on a key that is
+//! others are collected, then sorted into theirs. A fingerprint match on a key that is
 //! not in the set is possible with probability about `8 / 2^48` per lookup (one in 35
 //! trillion); it can only make a clean key look leaked, never the reverse.
 
@@ -60,34 +60,12 @@ pub struct KeySetBuilder {
 }
 
 impl KeySetBuilder {
-    /// Makes room for `entries` more plain entries.
-    pub fn reserve_plain(&mut self, entries: usize) {
-        self.plain.reserve(entries);
-    }
-
-    /// Makes room for `entries` more `sha256:` entries.
-    pub fn reserve_digests(&mut self, entries: usize) {
-        self.digests.reserve(entries);
-    }
-
-    /// Plain entries added so far, repeats included.
-    pub fn plain_added(&self) -> usize {
-        self.plain.len()
-    }
-
     pub fn add_plain(&mut self, key: &[u8]) {
         self.plain.push(plain_fingerprint(key));
     }
 
     pub fn add_digest(&mut self, digest: &[u8; 32]) {
         self.digests.push(digest_fingerprint(digest));
-    }
-
-    /// Makes room for `entries` more packed entries, and gives back room reserved for plain
-    /// entries and not used.
-    pub fn reserve_packed(&mut self, entries: usize) {
-        self.plain.shrink();
-        self.packed.reserve(entries);
     }
 
     /// Adds an entry given by the first 8 bytes of its SHA-256 digest (a
@@ -100,11 +78,9 @@ impl KeySetBuilder {
 
     pub fn build(self) -> KeySet {
         let packed = self.packed.build();
-        let mut digests = self.digests;
-        digests.remove_found_in(&packed);
-        let digests = digests.build();
+        let digests = self.digests.build(&packed);
         KeySet {
-            plain: self.plain.build(),
+            plain: self.plain.build(&FingerprintTable::default()),
             memo: DigestMemo::new(digests.len() + packed.len()),
             digests,
             packed,
@@ -275,7 +251,6 @@ mod tests {
         let digest = sha256(b"LTAI5tPackedKey");
         let mut prefix = [0u8; 8];
         prefix.copy_from_slice(&digest[..8]);
-        builder.reserve_packed(1);
         assert!(builder.add_digest_prefix(prefix));
         assert!(!builder.add_digest_prefix(prefix), "a repeat is refused");
         builder.add_digest(&digest);
