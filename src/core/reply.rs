@@ -65,15 +65,18 @@ fn xml_escape(text: &str) -> String {
 }
 
 fn query_escape(text: &str) -> String {
-    text.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 15)]));
+        }
+    }
+    out
 }
 
 /// Renders the reply. `host_id` is the request's host, `product` the product id (or empty).
@@ -208,6 +211,12 @@ mod tests {
         assert_eq!(reply.headers[0].1, "text/xml;charset=utf-8");
         assert!(reply.body.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><RequestId>r&lt;1&gt;</RequestId><HostId>a&amp;b</HostId><Code>Forbidden</Code><Message>There is a risk of leakage of this AccessKey.</Message><Recommend>"));
         assert!(reply.body.ends_with("</Recommend></Error>"));
+    }
+
+    #[test]
+    fn recommend_link_values_are_percent_encoded() {
+        assert_eq!(query_escape("a b/é~-_.Z9"), "a%20b%2F%C3%A9~-_.Z9");
+        assert_eq!(query_escape(""), "");
     }
 
     #[test]
