@@ -90,6 +90,11 @@ fn counters_in_stats_and_prometheus() {
     .into_iter()
     .collect();
 
+    // Checked requests reach Envoy on the filter's tick, once a second.
+    envoy.settled_stat(
+        "wasmcustom.akguard.requests_checked",
+        want["requests_checked"],
+    );
     let stats = envoy.stats("wasmcustom.akguard.");
     let got: BTreeMap<&str, u64> = stats
         .iter()

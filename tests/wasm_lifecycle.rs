@@ -253,3 +253,33 @@ fn a_rejected_reconfiguration_leaves_the_previous_protection_working() {
     assert_eq!(vm.counter("akguard.denied"), Some(1));
     assert!(vm.unimplemented().is_empty(), "{:?}", vm.unimplemented());
 }
+
+#[test]
+fn checked_requests_reach_envoy_on_the_tick_before_a_deny_and_at_the_end() {
+    let mut vm = Vm::new();
+    let plugin = vm.start_plugin(format!(r#"{{"leaked_keys":["{LEAKED}"]}}"#));
+    assert!(plugin.configured);
+    let root = plugin.root_id;
+    assert_eq!(vm.root(root).tick_period_ms, 1000);
+    let checked = |vm: &Vm| vm.counter("akguard.requests_checked");
+    for _ in 0..3 {
+        assert!(!denied(&mut vm, root, CLEAN));
+    }
+    // Counted in the VM, handed over once a second.
+    assert_eq!(checked(&vm), Some(0));
+    vm.tick(root);
+    assert_eq!(checked(&vm), Some(3));
+    vm.tick(root);
+    assert_eq!(checked(&vm), Some(3), "a tick hands over each request once");
+    // Before any other counter moves, so the deny counters never run ahead.
+    assert!(!denied(&mut vm, root, CLEAN));
+    assert!(denied(&mut vm, root, LEAKED));
+    assert_eq!(checked(&vm), Some(5));
+    assert_eq!(vm.counter("akguard.denied"), Some(1));
+    // And when the plugin goes.
+    assert!(!denied(&mut vm, root, CLEAN));
+    assert!(!denied(&mut vm, root, CLEAN));
+    vm.stop_plugin(root);
+    assert_eq!(checked(&vm), Some(7));
+    assert!(vm.unimplemented().is_empty(), "{:?}", vm.unimplemented());
+}

@@ -299,6 +299,7 @@ fn empty_configurations_are_accepted_and_protect_nothing() {
             [Action::Continue, Action::Continue]
         );
         assert_eq!(vm.stream(id).body_bytes_read(), 0);
+        vm.tick_all();
         assert_eq!(vm.counter("akguard.requests_checked"), Some(2));
         assert_eq!(vm.counter("akguard.leaked_key_seen"), Some(0));
     }
@@ -470,6 +471,7 @@ fn ten_thousand_requests_on_one_vm_keep_linear_memory_flat() {
         after / page,
         after - before
     );
+    vm.tick_all();
     assert_eq!(vm.counter("akguard.requests_checked"), Some(10_000));
     // Three of the six requests are denied: 1,666 rounds and the first four of a round.
     assert_eq!(denied, 5_000);

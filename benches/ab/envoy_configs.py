@@ -63,7 +63,8 @@ def akguard_filter(module, configuration, vm_id):
 
 
 def empty_filter(module, reads=""):
-    """The empty filter; `reads` is "", "read-headers" or "read-4-headers"."""
+    """The empty filter; `reads` is "", "read-headers", "read-4-headers",
+    "read-headers-in-place" or "count"."""
     return wasm_filter("empty", module, reads, f"empty-{reads}")
 
 

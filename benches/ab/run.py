@@ -230,6 +230,10 @@ def variants(actions, all_ops, big_keys):
          "empty filter that reads all the request headers"),
         ("wasm-4-headers", [cfg.empty_filter(empty, "read-4-headers")], V3_CLEAN, 200,
          "empty filter that reads four request headers, one by one"),
+        ("wasm-headers-in-place", [cfg.empty_filter(empty, "read-headers-in-place")], V3_CLEAN, 200,
+         "empty filter that reads all the request headers in place (no copy of each)"),
+        ("wasm-count", [cfg.empty_filter(empty, "count")], V3_CLEAN, 200,
+         "empty filter that adds one to a counter"),
         ("akguard-clean", [cfg.akguard_filter(module, small, "ak-clean")], V3_CLEAN, 200,
          "akguard, clean V3 request (10 keys)"),
         ("akguard-deny", [cfg.akguard_filter(module, small, "ak-deny")], V3_LEAKED, 403,
@@ -319,6 +323,8 @@ def report_throughput(table, rounds, args):
     empty = overhead("empty-wasm")
     headers = overhead("wasm-headers")
     four = overhead("wasm-4-headers")
+    in_place = overhead("wasm-headers-in-place")
+    count = overhead("wasm-count")
     clean = overhead("akguard-clean")
     big = overhead("akguard-1M")
     form = overhead("akguard-form", "no-filter-form")
@@ -337,6 +343,8 @@ def report_throughput(table, rounds, args):
         f"| empty proxy-wasm filter: added over no filter | {med(empty):.1f} µs |",
         f"| empty filter reading all the headers: added over no filter | {med(headers):.1f} µs |",
         f"| empty filter reading four headers one by one: added over no filter | {med(four):.1f} µs |",
+        f"| empty filter reading all the headers in place: added over no filter | {med(in_place):.1f} µs |",
+        f"| empty filter adding one to a counter: added over no filter | {med(count):.1f} µs |",
         f"| akguard clean V3: added over no filter | {med(clean):.1f} µs |",
         f"| akguard clean V3 ÷ empty filter, added cost (goal ≤ 1.2) | {ratio:.2f} |",
         f"| akguard clean V3 with {args.keys:,} keys: added over no filter | {med(big):.1f} µs "

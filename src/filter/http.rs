@@ -108,7 +108,7 @@ impl Context for AkguardHttp {}
 
 impl HttpContext for AkguardHttp {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
-        self.metrics.count(Counter::RequestsChecked);
+        self.metrics.note_checked();
         let headers = self.get_http_request_headers_bytes();
         self.select_rule(&headers);
         let policy = Rc::clone(&self.policy);

@@ -10,7 +10,7 @@ use log::{error, info, warn};
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::ContextType;
 use std::rc::Rc;
-use std::time::UNIX_EPOCH;
+use std::time::{Duration, UNIX_EPOCH};
 
 pub struct AkguardRoot {
     policy: Rc<Policy>,
@@ -40,7 +40,15 @@ fn empty_policy() -> Policy {
     }
 }
 
-impl Context for AkguardRoot {}
+/// How often the checked-request count is handed to Envoy.
+const FLUSH_PERIOD: Duration = Duration::from_secs(1);
+
+impl Context for AkguardRoot {
+    fn on_done(&mut self) -> bool {
+        self.metrics.flush();
+        true
+    }
+}
 
 impl RootContext for AkguardRoot {
     fn on_configure(&mut self, size: usize) -> bool {
@@ -68,6 +76,7 @@ impl RootContext for AkguardRoot {
                     rules
                 );
                 self.metrics.set_keys_loaded(p.keys.len());
+                self.set_tick_period(FLUSH_PERIOD);
                 self.policy = Rc::new(loaded.policy);
                 self.seed = self
                     .get_current_time()
@@ -84,10 +93,14 @@ impl RootContext for AkguardRoot {
         }
     }
 
+    fn on_tick(&mut self) {
+        self.metrics.flush();
+    }
+
     fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
         Some(Box::new(AkguardHttp::new(
             Rc::clone(&self.policy),
-            self.metrics,
+            self.metrics.clone(),
             self.seed,
             context_id,
         )))

@@ -213,6 +213,19 @@ impl Envoy {
         self.stats(name).get(name).copied().unwrap_or(0)
     }
 
+    /// A counter that the filter hands to Envoy on its once-a-second tick: waits (up to
+    /// 10 s) for it to reach `want`, and returns its value then (the caller asserts it).
+    pub fn settled_stat(&self, name: &str, want: u64) -> u64 {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let value = self.stat(name);
+            if value >= want || Instant::now() > deadline {
+                return value;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Envoy's log so far.
     pub fn log(&self) -> String {
         fs::read_to_string(self.dir.join("envoy.log")).unwrap_or_default()

@@ -168,6 +168,22 @@ impl Vm {
         self.call::<i32, ()>(Some(root_id), Phase::Tick, "proxy_on_tick", root_id as i32);
     }
 
+    /// Lets a tick period pass: runs `proxy_on_tick` for every live root context that set
+    /// one, as the proxy does once the period has elapsed.
+    pub fn tick_all(&mut self) {
+        let due: Vec<u32> = self
+            .store
+            .data()
+            .roots
+            .iter()
+            .filter(|(_, root)| root.tick_period_ms > 0 && !root.deleted)
+            .map(|(id, _)| *id)
+            .collect();
+        for root_id in due {
+            self.tick(root_id);
+        }
+    }
+
     /// Opens an HTTP stream on a plugin: a new HTTP context.
     pub fn open_stream(&mut self, root_id: u32) -> u32 {
         let id = self.fresh_id();
