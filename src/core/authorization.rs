@@ -48,21 +48,44 @@ fn trim_by(mut value: &[u8], drop: impl Fn(u8) -> bool) -> &[u8] {
 
 /// The value after every `Credential` (any case) that is followed, past optional spaces, tabs
 /// and quotes, by `=`; the value starts after the `=` and any further padding.
+///
+/// Found from the `=` signs (few in a header value, and found a word at a time): the bytes
+/// before each `=`, padding skipped, must end with `Credential`. Each `Credential` followed by
+/// padding and `=` is met once this way, in the order of the value.
 fn credential_values(value: &[u8]) -> impl Iterator<Item = &[u8]> + '_ {
-    value
-        .windows(CREDENTIAL.len())
-        .enumerate()
-        .filter_map(move |(at, window)| {
-            // The first byte rules out almost every position before the full comparison.
-            let first = window.first().copied().unwrap_or_default() | 0x20;
-            if first != b'c' || !window.eq_ignore_ascii_case(CREDENTIAL) {
-                return None;
-            }
-            let rest = value.get(at + CREDENTIAL.len()..).unwrap_or_default();
-            let rest = rest.strip_prefix_padding();
-            let rest = rest.strip_prefix(b"=")?;
-            Some(rest.strip_prefix_padding())
-        })
+    memchr::memchr_iter(b'=', value).filter_map(move |equals| {
+        let before = value.get(..equals).unwrap_or_default();
+        let name_end = before.iter().rposition(|&b| !is_padding(b))? + 1;
+        let name_start = name_end.checked_sub(CREDENTIAL.len())?;
+        let name = before.get(name_start..name_end).unwrap_or_default();
+        if !name.eq_ignore_ascii_case(CREDENTIAL) {
+            return None;
+        }
+        let rest = value.get(equals + 1..).unwrap_or_default();
+        Some(rest.strip_prefix_padding())
+    })
+}
+
+/// The part before the first `:` of every comma-separated part of `value` that has one, in
+/// order (the same as splitting on commas and looking for a colon in each part, but found a
+/// word at a time).
+fn before_first_colons(value: &[u8]) -> impl Iterator<Item = &[u8]> + '_ {
+    let mut from = Some(0usize);
+    std::iter::from_fn(move || {
+        let start = from?;
+        let tail = value.get(start..).unwrap_or_default();
+        let Some(colon) = memchr::memchr(b':', tail).map(|at| start + at) else {
+            from = None;
+            return None;
+        };
+        // The part holding this colon starts after the last comma before it.
+        let between = value.get(start..colon).unwrap_or_default();
+        let part_start = memchr::memrchr(b',', between).map_or(start, |at| start + at + 1);
+        // The next part starts after the next comma.
+        let after = value.get(colon..).unwrap_or_default();
+        from = memchr::memchr(b',', after).map(|at| colon + at + 1);
+        Some(value.get(part_start..colon).unwrap_or_default())
+    })
 }
 
 trait StripPadding {
@@ -110,12 +133,8 @@ pub fn keys_in(value: &[u8], out: &mut dyn FnMut(&[u8])) {
             out(decoded.get(..end).unwrap_or_default());
         }
     }
-    for part in value.split(|&b| b == b',') {
-        let Some(colon) = part.iter().position(|&b| b == b':') else {
-            continue;
-        };
-        let before = part.get(..colon).unwrap_or_default();
-        if before.contains(&b'=') {
+    for before in before_first_colons(value) {
+        if memchr::memchr(b'=', before).is_some() {
             continue;
         }
         let before = trim_by(before, is_padding);
@@ -139,6 +158,70 @@ pub fn keys_in(value: &[u8], out: &mut dyn FnMut(&[u8])) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// `credential_values` read the plain way: a window at every position.
+    fn credential_values_by_window(value: &[u8]) -> Vec<&[u8]> {
+        (0..value.len())
+            .filter_map(|at| {
+                let window = value.get(at..at + CREDENTIAL.len())?;
+                if !window.eq_ignore_ascii_case(CREDENTIAL) {
+                    return None;
+                }
+                let rest = value[at + CREDENTIAL.len()..].strip_prefix_padding();
+                Some(rest.strip_prefix(b"=")?.strip_prefix_padding())
+            })
+            .collect()
+    }
+
+    /// `before_first_colons` read the plain way: split on commas, cut each part at its colon.
+    fn before_first_colons_by_split(value: &[u8]) -> Vec<&[u8]> {
+        value
+            .split(|&b| b == b',')
+            .filter_map(|part| Some(&part[..part.iter().position(|&b| b == b':')?]))
+            .collect()
+    }
+
+    /// Header values made of the pieces the two readers look for, and stray bytes.
+    fn header_value() -> impl Strategy<Value = Vec<u8>> {
+        let pieces: Vec<&[u8]> = vec![
+            b"credential",
+            b"Credential",
+            b"CREDENTIAL",
+            b"credentia",
+            b"redential",
+            b"l",
+            b"=",
+            b":",
+            b",",
+            b" ",
+            b"\t",
+            b"\"",
+            b"'",
+            b"%",
+            b"%4C",
+            b";",
+            b"/",
+            b"acs ",
+            b"LTAI5tKey",
+            b"x",
+        ];
+        let piece = prop_oneof![
+            proptest::sample::select(pieces).prop_map(<[u8]>::to_vec),
+            any::<u8>().prop_map(|b| vec![b]),
+        ];
+        proptest::collection::vec(piece, 0..40).prop_map(|parts| parts.concat())
+    }
+
+    proptest! {
+        #[test]
+        fn readers_agree_with_the_plain_reading(value in header_value()) {
+            let got: Vec<&[u8]> = credential_values(&value).collect();
+            prop_assert_eq!(got, credential_values_by_window(&value));
+            let got: Vec<&[u8]> = before_first_colons(&value).collect();
+            prop_assert_eq!(got, before_first_colons_by_split(&value));
+        }
+    }
 
     fn keys(value: &str) -> Vec<String> {
         let mut got = Vec::new();

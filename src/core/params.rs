@@ -53,10 +53,8 @@ pub fn classify(name: &[u8]) -> Option<ParamKind> {
             .map(|&(_, kind)| kind)
     };
     recognise(name).or_else(|| {
-        let before_nul = name.split(|&b| b == 0).next().unwrap_or_default();
-        (before_nul.len() < name.len())
-            .then(|| recognise(before_nul))
-            .flatten()
+        let nul = memchr::memchr(0, name)?;
+        recognise(name.get(..nul).unwrap_or_default())
     })
 }
 
@@ -184,13 +182,23 @@ impl Reading {
         }
         if self.part == Part::Value && (!self.split_on_semicolon || by_semicolon) {
             if let Some(kind) = self.kind {
-                for (round, reading) in percent::readings(&self.value).iter().enumerate() {
+                if !percent::needs_decoding(&self.value) {
+                    // The common case: a plain value is its one reading, passed without copying.
                     out(Param {
                         kind,
-                        value: reading,
+                        value: &self.value,
                         cut: self.value_cut,
-                        first_reading: self.name_first && round == 0,
+                        first_reading: self.name_first,
                     });
+                } else {
+                    for (round, reading) in percent::readings(&self.value).iter().enumerate() {
+                        out(Param {
+                            kind,
+                            value: reading,
+                            cut: self.value_cut,
+                            first_reading: self.name_first && round == 0,
+                        });
+                    }
                 }
             }
         }

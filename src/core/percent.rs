@@ -18,7 +18,7 @@ fn hex_value(byte: u8) -> Option<u8> {
 
 /// True when `input` holds anything `decode` would change.
 pub fn needs_decoding(input: &[u8]) -> bool {
-    input.iter().any(|&b| b == b'%' || b == b'+')
+    memchr::memchr2(b'%', b'+', input).is_some()
 }
 
 /// Decodes `%XX` sequences and `+` (as a space) once. A `%` not followed by two hex digits is
