@@ -15,7 +15,7 @@ use super::mask::{mask_key, printable};
 use super::params::ParamScanner;
 use super::reply::{self, Format, Reply, ReplyKind};
 use super::request::{
-    body_may_carry_params, header, key_candidates_in_head, Evidence, Header, Source,
+    body_may_carry_params, header, key_candidates_in_head, Evidence, HeaderField, Source,
 };
 
 /// What the filter does next.
@@ -117,7 +117,7 @@ fn first_leaked<'a>(
 
 impl RequestCheck {
     /// Checks the request headers. `end_of_stream` says no body follows.
-    pub fn start(policy: &Policy, headers: &[Header], end_of_stream: bool) -> Started {
+    pub fn start(policy: &Policy, headers: &[impl HeaderField], end_of_stream: bool) -> Started {
         let mut leaked = None;
         if !policy.keys.is_empty() {
             key_candidates_in_head(headers, &mut |key, c| {

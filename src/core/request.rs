@@ -16,6 +16,31 @@ use super::percent;
 /// A request header: name and raw value.
 pub type Header = (String, Vec<u8>);
 
+/// A request header as it is handed over: owned ([`Header`]), or borrowed from a buffer the
+/// host wrote (`(&str, &[u8])`), so the filter need not copy each name and value.
+pub trait HeaderField {
+    fn name(&self) -> &str;
+    fn value(&self) -> &[u8];
+}
+
+impl HeaderField for Header {
+    fn name(&self) -> &str {
+        &self.0
+    }
+    fn value(&self) -> &[u8] {
+        &self.1
+    }
+}
+
+impl HeaderField for (&str, &[u8]) {
+    fn name(&self) -> &str {
+        self.0
+    }
+    fn value(&self) -> &[u8] {
+        self.1
+    }
+}
+
 /// Where a value was found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Source {
@@ -149,7 +174,7 @@ pub fn query_of(path: &[u8]) -> Option<&[u8]> {
 
 /// Passes every AccessKey ID candidate in the headers and the query string to `out`. This is
 /// the fast path: nothing but keys is read.
-pub fn keys_in_head(headers: &[Header], out: &mut dyn FnMut(&[u8], Source)) {
+pub fn keys_in_head(headers: &[impl HeaderField], out: &mut dyn FnMut(&[u8], Source)) {
     key_candidates_in_head(headers, &mut |key, c| out(key, c.source));
 }
 
@@ -165,9 +190,10 @@ pub struct Candidate {
 }
 
 /// As [`keys_in_head`], saying how each candidate was read.
-pub fn key_candidates_in_head(headers: &[Header], out: &mut dyn FnMut(&[u8], Candidate)) {
+pub fn key_candidates_in_head(headers: &[impl HeaderField], out: &mut dyn FnMut(&[u8], Candidate)) {
     let candidate = |source, cut, other| Candidate { source, cut, other };
-    for (name, value) in headers {
+    for field in headers {
+        let (name, value) = (field.name(), field.value());
         if is_header(name, "authorization") {
             // The parsed credentials, as written and from the decoded value.
             let source = Source::Authorization;
@@ -261,7 +287,7 @@ impl Evidence {
     }
 
     /// Reads everything akguard uses from the headers and the query string.
-    pub fn read_head(&mut self, headers: &[Header]) {
+    pub fn read_head(&mut self, headers: &[impl HeaderField]) {
         let Evidence {
             keys,
             other_key_readings,
@@ -273,7 +299,8 @@ impl Evidence {
         key_candidates_in_head(headers, &mut |key, c| {
             push_key(keys, other_key_readings, key, c.source, c.cut, c.other)
         });
-        for (name, value) in headers {
+        for field in headers {
+            let (name, value) = (field.name(), field.value());
             if is_header(name, "x-acs-action") {
                 header_readings(value, &mut |a| {
                     if !a.is_empty() {
@@ -294,9 +321,9 @@ impl Evidence {
                 });
             }
         }
-        for (name, value) in headers {
-            if name == ":path" {
-                if let Some(query) = query_of(value) {
+        for field in headers {
+            if field.name() == ":path" {
+                if let Some(query) = query_of(field.value()) {
                     ParamScanner::scan_all(query, &mut |p| {
                         if !matches!(p.kind, ParamKind::AccessKeyId | ParamKind::Credential) {
                             self.add_param(p, Source::Query)
@@ -310,9 +337,10 @@ impl Evidence {
 
 /// True when the request's body may carry parameters: its content type is form-encoded
 /// (any case, any parameters, any of several `content-type` headers), missing or empty.
-pub fn body_may_carry_params(headers: &[Header]) -> bool {
+pub fn body_may_carry_params(headers: &[impl HeaderField]) -> bool {
     let mut saw_content_type = false;
-    for (name, value) in headers {
+    for field in headers {
+        let (name, value) = (field.name(), field.value());
         if is_header(name, "content-type") {
             saw_content_type |= value.iter().any(|b| !b.is_ascii_whitespace());
             let form = b"x-www-form-urlencoded";
@@ -328,11 +356,11 @@ pub fn body_may_carry_params(headers: &[Header]) -> bool {
 }
 
 /// The first value of a header, by name (any case).
-pub fn header<'h>(headers: &'h [Header], wanted: &str) -> Option<&'h [u8]> {
+pub fn header<'h>(headers: &'h [impl HeaderField], wanted: &str) -> Option<&'h [u8]> {
     headers
         .iter()
-        .find(|(name, _)| is_header(name, wanted))
-        .map(|(_, value)| value.as_slice())
+        .find(|field| is_header(field.name(), wanted))
+        .map(HeaderField::value)
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@
 
 use super::config::{ConfigError, Policy};
 use super::endpoints::normalize_host;
-use super::request::{header, Header};
+use super::request::{header, HeaderField};
 use serde_json::{Map, Value};
 
 /// The top-level field holding the rules.
@@ -119,7 +119,7 @@ pub fn chosen(policy: &Policy, index: Option<usize>) -> &Policy {
 }
 
 /// The host a request's headers name (`:authority`, else `Host`), normalised.
-pub fn request_host(headers: &[Header]) -> String {
+pub fn request_host(headers: &[impl HeaderField]) -> String {
     header(headers, ":authority")
         .or_else(|| header(headers, "host"))
         .map(normalize_host)
@@ -282,6 +282,7 @@ pub fn parse(
 mod tests {
     use super::*;
     use crate::core::config::load;
+    use crate::core::request::Header;
 
     const KEY_G: &str = "LTAI5tGlobalKey000000001";
     const KEY_R: &str = "LTAI5tRouteKey0000000001";

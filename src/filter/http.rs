@@ -2,6 +2,7 @@
 //! carries out its steps.
 
 use super::metrics::{Counter, Metrics};
+use super::request_headers::RequestHeaders;
 use crate::core::check::{Denial, RequestCheck, Step};
 use crate::core::config::{Mode, Policy};
 use crate::core::decision::Rule;
@@ -40,7 +41,7 @@ impl AkguardHttp {
 
     /// Picks the rule for this request. Route and upstream names are read from Envoy only
     /// when the configuration has rules.
-    fn select_rule(&mut self, headers: &[(String, Vec<u8>)]) {
+    fn select_rule(&mut self, headers: &[(&str, &[u8])]) {
         if self.policy.rules.is_empty() {
             return;
         }
@@ -109,7 +110,8 @@ impl Context for AkguardHttp {}
 impl HttpContext for AkguardHttp {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
         self.metrics.note_checked();
-        let headers = self.get_http_request_headers_bytes();
+        let read = RequestHeaders::read();
+        let headers = read.pairs();
         self.select_rule(&headers);
         let policy = Rc::clone(&self.policy);
         let policy = rules::chosen(&policy, self.rule);

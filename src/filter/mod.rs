@@ -5,6 +5,7 @@
 mod config_reader;
 mod http;
 mod metrics;
+mod request_headers;
 mod root;
 
 proxy_wasm::main! {{
