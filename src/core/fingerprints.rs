@@ -14,9 +14,9 @@
 //!
 //! Two builders fill a table: [`SortedBuilder`] takes fingerprints in ascending order and
 //! writes them straight in their final form, and [`UnsortedBuilder`] collects fingerprints in
-//! any order (in 256 groups by their top 8 bits, 7 bytes each), then sorts one group at a time
-//! into a [`SortedBuilder`], freeing the group's pages as it goes: building never holds much
-//! more than the collected fingerprints.
+//! any order (past the first 32,768, which are kept in one list, in 256 groups by their top 8
+//! bits, 7 bytes each), then sorts one group at a time into a [`SortedBuilder`], freeing the
+//! group's pages as it goes: building never holds much more than the collected fingerprints.
 
 /// Average entries a bucket.
 pub const PER_BUCKET: usize = 8;
@@ -215,15 +215,37 @@ struct Group {
 /// time.
 #[derive(Debug, Default)]
 pub struct UnsortedBuilder {
+    /// The first fingerprints, whole, until there are [`FEW`] of them: a small set is not
+    /// spread over 256 groups' pages.
+    few: Vec<u64>,
     groups: Vec<Group>,
     len: usize,
 }
 
+/// Fingerprints collected in one plain list before the groups take over (256 KB).
+const FEW: usize = 32 << 10;
+
 impl UnsortedBuilder {
     pub fn push(&mut self, fp: u64) {
+        self.len += 1;
         if self.groups.is_empty() {
+            if self.few.len() < FEW {
+                // One allocation of one size, whatever the set: nothing to fragment.
+                if self.few.capacity() == 0 {
+                    self.few.reserve_exact(FEW);
+                }
+                self.few.push(fp);
+                return;
+            }
             self.groups = (0..1 << GROUP_BITS).map(|_| Group::default()).collect();
+            for fp in std::mem::take(&mut self.few) {
+                self.push_grouped(fp);
+            }
         }
+        self.push_grouped(fp);
+    }
+
+    fn push_grouped(&mut self, fp: u64) {
         let Some(group) = self.groups.get_mut((fp >> (64 - GROUP_BITS)) as usize) else {
             return;
         };
@@ -239,7 +261,6 @@ impl UnsortedBuilder {
             slot.copy_from_slice(&fp.to_le_bytes()[..COLLECTED]);
         }
         group.len += 1;
-        self.len += 1;
     }
 
     /// Fingerprints collected, repeats included.
@@ -255,6 +276,19 @@ impl UnsortedBuilder {
     /// holds.
     pub fn build(self, skip: &FingerprintTable) -> FingerprintTable {
         let mut out = SortedBuilder::default();
+        let mut add_sorted = |sorted: &mut Vec<u64>| {
+            sorted.sort_unstable();
+            sorted.dedup();
+            for fp in sorted.iter() {
+                if !skip.contains(*fp) {
+                    // Groups come in order of their top bits, each sorted: always ascending.
+                    out.push(*fp);
+                }
+            }
+        };
+        let mut few = self.few;
+        add_sorted(&mut few);
+        drop(few);
         let mut sorted: Vec<u64> = Vec::new();
         for (top, group) in (0u64..).zip(self.groups) {
             sorted.clear();
@@ -269,14 +303,7 @@ impl UnsortedBuilder {
             }
             // The group's pages go before the table's grow: the table reuses them.
             drop(group.pages);
-            sorted.sort_unstable();
-            sorted.dedup();
-            for fp in &sorted {
-                if !skip.contains(*fp) {
-                    // Groups come in order of their top bits, each sorted: always ascending.
-                    out.push(*fp);
-                }
-            }
+            add_sorted(&mut sorted);
         }
         out.build()
     }
@@ -318,7 +345,19 @@ mod tests {
 
     #[test]
     fn both_builders_find_every_fingerprint_and_only_those() {
-        for n in [1usize, 2, 7, 8, 9, 100, 4097, 600_000] {
+        for n in [
+            1usize,
+            2,
+            7,
+            8,
+            9,
+            100,
+            4097,
+            FEW - 1,
+            FEW,
+            FEW + 1,
+            600_000,
+        ] {
             let fps = spread(n);
             for (name, table) in [
                 ("sorted", sorted_table(&fps)),
