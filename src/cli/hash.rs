@@ -1,7 +1,6 @@
 //! `akguard hash`: turns plain AccessKey IDs into `sha256:` entries, so a key set can be
 //! handed on without the IDs themselves.
 
-use super::config_source::read_input;
 use super::key_list;
 use super::{CliResult, EXIT_FAILED, EXIT_OK};
 use std::io::Write;
@@ -22,14 +21,9 @@ pub struct Args {
 
 pub fn run(args: &Args) -> CliResult {
     let path = args.file.clone().unwrap_or_else(|| PathBuf::from("-"));
-    let entries = key_list::entries(&read_input(&path)?);
-    let problems = key_list::problems(&entries);
-    if !problems.is_empty() {
-        for problem in &problems {
-            eprintln!("{}: {problem}", super::config_source::input_name(&path));
-        }
+    let Some(entries) = key_list::read_checked(&path)? else {
         return Ok(EXIT_FAILED);
-    }
+    };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for entry in &entries {
         writeln!(out, "{}", key_list::hashed(&entry.text))?;

@@ -2,8 +2,11 @@
 //! entry by entry by the configuration's own rules: each batch of entries is handed to
 //! `core::config::load` as `leaked_keys`, and a rejected entry is reported by its line.
 
+use super::config_source::{input_name, read_input};
+use super::CliError;
 use akguard::core::config;
 use akguard::core::keyset::sha256;
+use std::path::Path;
 
 /// Entries checked per configuration load.
 const BATCH: usize = 4096;
@@ -75,6 +78,17 @@ pub fn problems(entries: &[Entry]) -> Vec<String> {
         ));
     }
     found
+}
+
+/// The entries of the key list at `path` ("-": stdin), or none when some are malformed:
+/// each problem is then printed on stderr, with the list's name and the line.
+pub fn read_checked(path: &Path) -> Result<Option<Vec<Entry>>, CliError> {
+    let entries = entries(&read_input(path)?);
+    let problems = problems(&entries);
+    for problem in &problems {
+        eprintln!("{}: {problem}", input_name(path));
+    }
+    Ok(problems.is_empty().then_some(entries))
 }
 
 /// `sha256:<hex>` of a plain AccessKey ID; a `sha256:` entry is kept as it is.

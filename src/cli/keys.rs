@@ -1,7 +1,6 @@
 //! `akguard keys`: builds a complete configuration from a plain key list, checked by the
 //! filter's own validation before it is printed.
 
-use super::config_source::read_input;
 use super::key_list;
 use super::{CliResult, EXIT_FAILED, EXIT_OK};
 use akguard::core::{config, packed};
@@ -117,14 +116,9 @@ fn configuration(
 
 pub fn run(args: &Args) -> CliResult {
     let path = args.file.clone().unwrap_or_else(|| PathBuf::from("-"));
-    let entries = key_list::entries(&read_input(&path)?);
-    let problems = key_list::problems(&entries);
-    if !problems.is_empty() {
-        for problem in &problems {
-            eprintln!("{}: {problem}", super::config_source::input_name(&path));
-        }
+    let Some(entries) = key_list::read_checked(&path)? else {
         return Ok(EXIT_FAILED);
-    }
+    };
     let encoding = if args.packed {
         Encoding::Packed
     } else if args.hash {

@@ -38,15 +38,9 @@ pub fn check(source: &Source) -> bool {
             }
             let p = &loaded.policy;
             println!(
-                "{}: valid: leaked_keys={} (distinct {}) mode={} deny_all_calls={} extra_operations={} endpoints={} max_body_bytes={} hold_headers={}",
+                "{}: valid: {} hold_headers={}",
                 source.label,
-                p.keys_given,
-                p.keys.len(),
-                p.mode.label(),
-                p.deny_all_calls,
-                p.extra_operations,
-                p.endpoints.len(),
-                p.max_body_bytes,
+                p.summary(),
                 p.hold_headers
             );
             true

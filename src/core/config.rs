@@ -96,6 +96,23 @@ pub struct Policy {
     pub rules: Vec<Rule>,
 }
 
+impl Policy {
+    /// The policy's figures as `name=value` pairs, as the filter logs an accepted
+    /// configuration and `akguard validate` prints it.
+    pub fn summary(&self) -> String {
+        format!(
+            "leaked_keys={} (distinct {}) mode={} deny_all_calls={} extra_operations={} endpoints={} max_body_bytes={}",
+            self.keys_given,
+            self.keys.len(),
+            self.mode.label(),
+            self.deny_all_calls,
+            self.extra_operations,
+            self.endpoints.len(),
+            self.max_body_bytes
+        )
+    }
+}
+
 /// An accepted configuration and its warnings.
 #[derive(Debug)]
 pub struct Loaded {
@@ -227,41 +244,65 @@ macro_rules! reject_scalars {
     };
 }
 
-/// One `leaked_keys` entry, checked and added to the builder without a copy; the problem
-/// with it when it is not valid.
-struct KeyEntrySeed<'a> {
-    builder: &'a mut KeySetBuilder,
-}
+/// One string element of a key field, handed to `each` where the parser holds it (no copy):
+/// the number of entries it adds, or the problem with it.
+struct StrSeed<F>(F);
 
-impl<'de> DeserializeSeed<'de> for KeyEntrySeed<'_> {
-    type Value = Result<(), String>;
+impl<'de, F: FnOnce(&str) -> Result<usize, String>> DeserializeSeed<'de> for StrSeed<F> {
+    type Value = Result<usize, String>;
     fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
         de.deserialize_str(self)
     }
 }
 
-impl<'de> Visitor<'de> for KeyEntrySeed<'_> {
-    type Value = Result<(), String>;
+impl<'de, F: FnOnce(&str) -> Result<usize, String>> Visitor<'de> for StrSeed<F> {
+    type Value = Result<usize, String>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a string")
     }
 
-    fn visit_str<E: de::Error>(self, entry: &str) -> Result<Self::Value, E> {
-        Ok(add_key_entry(entry, self.builder))
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
+        Ok((self.0)(text))
     }
 }
 
-/// The problem text of an element's serde error: `expected a string, found …`.
-fn element_problem(e: &impl fmt::Display) -> String {
-    let problem = e.to_string();
-    let problem = problem.split(" at line ").next().unwrap_or_default();
-    let problem = problem.replace("invalid type: ", "expected a string, found ");
-    problem
-        .split(", expected")
-        .next()
-        .unwrap_or_default()
-        .to_string()
+/// Streams the string elements of the array `field` through `each`; the total of the entries
+/// they add. A problem is recorded in `error` with the element's path (`field[i]`); an element
+/// of the wrong type is described as not being `element` (`expected <element>, found …`).
+fn stream_strings<'de, A: SeqAccess<'de>>(
+    mut seq: A,
+    field: &str,
+    element: &str,
+    error: &RefCell<Option<ConfigError>>,
+    each: &mut dyn FnMut(&str) -> Result<usize, String>,
+) -> Result<usize, A::Error> {
+    let mut total = 0usize;
+    let mut index = 0usize;
+    loop {
+        let path = || format!("{field}[{index}]");
+        let added = match seq.next_element_seed(StrSeed(|text: &str| each(text))) {
+            Ok(Some(added)) => added,
+            Ok(None) => return Ok(total),
+            Err(e) => {
+                let problem = e.to_string();
+                let problem = problem.split(" at line ").next().unwrap_or_default();
+                let problem =
+                    problem.replace("invalid type: ", &format!("expected {element}, found "));
+                let problem = problem.split(", expected").next().unwrap_or_default();
+                error.replace(Some(ConfigError::new(path(), problem)));
+                return Err(e);
+            }
+        };
+        match added {
+            Ok(n) => total += n,
+            Err(problem) => {
+                error.replace(Some(ConfigError::new(path(), problem)));
+                return Err(de::Error::custom(field));
+            }
+        }
+        index += 1;
+    }
 }
 
 /// Streams `leaked_keys` into the builder.
@@ -285,29 +326,11 @@ impl<'de> Visitor<'de> for KeysSeed<'_> {
         f.write_str("an array of AccessKey IDs")
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let mut index = 0usize;
-        loop {
-            let path = || format!("leaked_keys[{index}]");
-            let seed = KeyEntrySeed {
-                builder: self.builder,
-            };
-            let checked = match seq.next_element_seed(seed) {
-                Ok(Some(checked)) => checked,
-                Ok(None) => break,
-                Err(e) => {
-                    let problem = element_problem(&e);
-                    self.error.replace(Some(ConfigError::new(path(), problem)));
-                    return Err(e);
-                }
-            };
-            if let Err(problem) = checked {
-                self.error.replace(Some(ConfigError::new(path(), problem)));
-                return Err(de::Error::custom("invalid leaked key"));
-            }
-            index += 1;
-        }
-        *self.count = index;
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        let builder = self.builder;
+        *self.count = stream_strings(seq, "leaked_keys", "a string", self.error, &mut |entry| {
+            add_key_entry(entry, builder).map(|()| 1)
+        })?;
         Ok(())
     }
 
@@ -343,31 +366,6 @@ fn add_packed_block(text: &str, builder: &mut KeySetBuilder) -> Result<usize, St
         );
     }
     Ok(n)
-}
-
-/// One block of a `leaked_keys_packed` array, decoded into the builder: the number of
-/// entries, or the problem with it.
-struct PackedBlockSeed<'a> {
-    builder: &'a mut KeySetBuilder,
-}
-
-impl<'de> DeserializeSeed<'de> for PackedBlockSeed<'_> {
-    type Value = Result<usize, String>;
-    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
-        de.deserialize_str(self)
-    }
-}
-
-impl<'de> Visitor<'de> for PackedBlockSeed<'_> {
-    type Value = Result<usize, String>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a base64 string")
-    }
-
-    fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
-        Ok(add_packed_block(text, self.builder))
-    }
 }
 
 /// Decodes `leaked_keys_packed` (see [`super::packed`]) straight into the builder: one
@@ -408,31 +406,15 @@ impl<'de> Visitor<'de> for PackedSeed<'_> {
         }
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let mut index = 0usize;
-        loop {
-            let path = || format!("leaked_keys_packed[{index}]");
-            let seed = PackedBlockSeed {
-                builder: self.builder,
-            };
-            let decoded = match seq.next_element_seed(seed) {
-                Ok(Some(decoded)) => decoded,
-                Ok(None) => break,
-                Err(e) => {
-                    let problem = element_problem(&e).replace("a string", "a base64 string");
-                    self.error.replace(Some(ConfigError::new(path(), problem)));
-                    return Err(e);
-                }
-            };
-            match decoded {
-                Ok(n) => *self.count += n,
-                Err(problem) => {
-                    self.error.replace(Some(ConfigError::new(path(), problem)));
-                    return Err(de::Error::custom("leaked_keys_packed"));
-                }
-            }
-            index += 1;
-        }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        let builder = self.builder;
+        *self.count += stream_strings(
+            seq,
+            "leaked_keys_packed",
+            "a base64 string",
+            self.error,
+            &mut |block| add_packed_block(block, builder),
+        )?;
         Ok(())
     }
 

@@ -64,17 +64,7 @@ impl RootContext for AkguardRoot {
                 } else {
                     format!(" rules={}", p.rules.len())
                 };
-                info!(
-                    "akguard configuration accepted: leaked_keys={} (distinct {}) mode={} deny_all_calls={} extra_operations={} endpoints={} max_body_bytes={}{}",
-                    p.keys_given,
-                    p.keys.len(),
-                    p.mode.label(),
-                    p.deny_all_calls,
-                    p.extra_operations,
-                    p.endpoints.len(),
-                    p.max_body_bytes,
-                    rules
-                );
+                info!("akguard configuration accepted: {}{rules}", p.summary());
                 self.metrics.set_keys_loaded(p.keys.len());
                 self.set_tick_period(FLUSH_PERIOD);
                 self.policy = Rc::new(loaded.policy);
