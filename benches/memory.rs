@@ -11,39 +11,8 @@
 mod support;
 
 use akguard::core::config::{self, Policy};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::Instant;
-
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let live = LIVE.fetch_add(layout.size(), Relaxed) + layout.size();
-        PEAK.fetch_max(live, Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Relaxed);
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // Growing may move the block, holding both for a moment: count the new one first.
-        // Shrinking is counted as done in place (dlmalloc, the Wasm allocator, splits the
-        // block).
-        if new_size > layout.size() {
-            let live = LIVE.fetch_add(new_size, Relaxed) + new_size;
-            PEAK.fetch_max(live, Relaxed);
-        } else {
-            LIVE.fetch_add(new_size, Relaxed);
-        }
-        LIVE.fetch_sub(layout.size(), Relaxed);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use support::counting::{self, live, Counting};
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
@@ -51,20 +20,16 @@ static ALLOCATOR: Counting = Counting;
 const MB: f64 = 1_000_000.0;
 const KEYS: usize = 1_000_000;
 
-fn live() -> usize {
-    LIVE.load(Relaxed)
-}
-
 /// Loads `text` the way the filter does, through a reader; returns the policy, the load
 /// time, and the peak live heap during the load, without the text.
 fn load(text: &str) -> (Policy, f64, usize) {
-    PEAK.store(live(), Relaxed);
+    counting::reset_peak();
     let start = Instant::now();
     let policy = config::load_from(text.as_bytes(), text.len())
         .unwrap()
         .policy;
     let seconds = start.elapsed().as_secs_f64();
-    (policy, seconds, PEAK.load(Relaxed) - text.len())
+    (policy, seconds, counting::peak() - text.len())
 }
 
 /// The text in a block of its own size, as the host hands it to the filter.

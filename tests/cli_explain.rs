@@ -241,7 +241,7 @@ fn raw_requests_are_read_from_files_and_stdin() {
         assert!(got.stdout.contains("rule:     all-operations: "));
         assert!(got
             .stdout
-            .contains("body:     2 bytes, not read (its content type is not form-encoded)\n"));
+            .contains("body:     2 bytes, not read (JSON, an octet stream or a tunnel: not a parameter list)\n"));
     }
     let got = run_in(
         &dir,

@@ -96,13 +96,27 @@ fn counters_in_stats_and_prometheus() {
         want["requests_checked"],
     );
     let stats = envoy.stats("wasmcustom.akguard.");
-    let got: BTreeMap<&str, u64> = stats
+    let mut got: BTreeMap<&str, u64> = stats
         .iter()
         .map(|(name, value)| (name.strip_prefix("wasmcustom.akguard.").unwrap(), *value))
         .collect();
+    // The VM's linear memory: whole 64 KiB pages, a few MiB for this small key set.
+    let memory = got
+        .remove("vm_memory_bytes")
+        .expect("akguard.vm_memory_bytes");
+    assert!(
+        memory > 0 && memory % 65_536 == 0 && memory < 64 << 20,
+        "vm_memory_bytes {memory}"
+    );
     assert_eq!(got, want, "/stats");
-
     let prometheus = envoy.admin_get("/stats/prometheus");
+    assert!(
+        prometheus
+            .lines()
+            .any(|l| l == "# TYPE akguard_vm_memory_bytes gauge"),
+        "/stats/prometheus lacks the vm_memory_bytes gauge"
+    );
+
     for (name, value) in &want {
         let kind = if *name == "keys_loaded" {
             "gauge"

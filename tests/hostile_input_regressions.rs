@@ -182,3 +182,137 @@ fn an_empty_content_type_is_read_as_missing() {
     );
     assert_eq!(got, "deny listed-action");
 }
+
+fn form_body(body: &[u8]) -> String {
+    verdict(
+        &[
+            (":authority", b"ecs.aliyuncs.com"),
+            (":path", b"/"),
+            ("content-type", b"application/x-www-form-urlencoded"),
+        ],
+        Some(body),
+    )
+}
+
+#[test]
+fn a_value_cut_short_keeps_counting_as_cut_after_a_full_length_one() {
+    // Found in an audit: the first value (exactly as long as the scanner keeps) and the
+    // second (cut short) were merged as equal, and the cut flag went with the second.
+    let body = format!(
+        "AccessKeyId={}&AccessKeyId={}{LEAKED}&Action=RunInstances",
+        "+".repeat(4096),
+        "+".repeat(4100)
+    );
+    assert_eq!(form_body(body.as_bytes()), "deny listed-action");
+    let reversed = format!(
+        "AccessKeyId={}{LEAKED}&AccessKeyId={}&Action=RunInstances",
+        "+".repeat(4100),
+        "+".repeat(4096)
+    );
+    assert_eq!(form_body(reversed.as_bytes()), "deny listed-action");
+}
+
+#[test]
+fn credential_values_behind_bytes_that_are_no_key() {
+    // Found in an audit: `Credential=` followed by a byte Envoy lets through but that is not
+    // part of a key read an empty key, where the other header paths tokenise.
+    for before in [&b"\xa0"[..], b"(", b"\\", b"\xa0\xa0", b"'("] {
+        let value = [
+            &b"ACS3-HMAC-SHA256 Credential="[..],
+            before,
+            LEAKED.as_bytes(),
+            b",SignedHeaders=host,Signature=0a",
+        ]
+        .concat();
+        let got = verdict(
+            &[
+                (":authority", b"ecs.aliyuncs.com"),
+                (":path", b"/"),
+                ("x-acs-action", b"RunInstances"),
+                ("authorization", &value),
+            ],
+            None,
+        );
+        assert_eq!(
+            got,
+            "deny listed-action",
+            "{:?}",
+            String::from_utf8_lossy(&value)
+        );
+    }
+}
+
+/// A POST to ECS with a key and a harmless action in the query and a body of this content
+/// type (and encoding).
+fn unread(key: &str, content_type: &[u8], encoding: Option<&[u8]>, body: &[u8]) -> String {
+    let path = format!("/?Action=DescribeRegions&AccessKeyId={key}");
+    let mut headers: Vec<(&str, &[u8])> = vec![
+        (":method", b"POST"),
+        (":authority", b"ecs.aliyuncs.com"),
+        (":path", path.as_bytes()),
+        ("content-type", content_type),
+    ];
+    if let Some(encoding) = encoding {
+        headers.push(("content-encoding", encoding));
+    }
+    verdict(&headers, Some(body))
+}
+
+#[test]
+fn bodies_akguard_cannot_read_after_a_leaked_key() {
+    // Found in an audit: such a body may carry `Action=RunInstances`.
+    let action = b"Action=RunInstances";
+    for (content_type, encoding) in [
+        (&b"multipart/form-data; boundary=x"[..], None),
+        (b"text/plain", None),
+        (b"application/xml", None),
+        (b"application/x-www-form-urlencoded", Some(&b"gzip"[..])),
+        (b"application/json", Some(b"deflate")),
+    ] {
+        assert_eq!(
+            unread(LEAKED, content_type, encoding, action),
+            "deny unread-body",
+            "{content_type:?} {encoding:?}"
+        );
+        assert_eq!(
+            unread("LTAI5tCleanKey0000000001", content_type, encoding, action),
+            "allow",
+            "clean key: {content_type:?} {encoding:?}"
+        );
+        // A body that ends empty leaves the decision to the headers.
+        assert_eq!(unread(LEAKED, content_type, encoding, b""), "allow");
+    }
+    // JSON and octet streams are not parameter lists.
+    for content_type in [
+        &b"application/json; charset=utf-8"[..],
+        b"application/octet-stream",
+    ] {
+        assert_eq!(unread(LEAKED, content_type, None, action), "allow");
+    }
+    assert_eq!(
+        unread(
+            LEAKED,
+            b"application/x-www-form-urlencoded",
+            Some(b"identity"),
+            action
+        ),
+        "deny listed-action"
+    );
+}
+
+#[test]
+fn a_connect_is_never_held_for_a_body() {
+    // A CONNECT's payload is a tunnel, never a parameter list: it is decided at once, from
+    // its headers, whatever they say.
+    let policy = policy();
+    let headers: Vec<(String, Vec<u8>)> = [
+        (":method", &b"CONNECT"[..]),
+        (":authority", b"ecs.aliyuncs.com:443"),
+    ]
+    .iter()
+    .map(|(n, v)| (n.to_string(), v.to_vec()))
+    .collect();
+    let started = RequestCheck::start(&policy, &headers, false);
+    assert_eq!(started.step, Step::Allow);
+    assert!(started.check.is_none());
+}

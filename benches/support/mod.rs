@@ -4,6 +4,8 @@
 
 #![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
 
+pub mod counting;
+
 use akguard::core::config::{self, Policy};
 use akguard::core::keyset::sha256;
 use akguard::core::packed;

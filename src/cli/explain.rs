@@ -3,16 +3,18 @@
 //! decided it. Keys are always masked.
 
 use super::config_source::{self, read_input, Syntax};
+use super::evidence::{Evidence, Found, Listing};
 use super::http_request::HttpRequest;
 use super::{curl, raw_http, shell_words};
 use super::{CliResult, EXIT_DENY, EXIT_OK, EXIT_SHADOW_DENY};
+use akguard::core::body_kind::{body_kind, BodyKind};
 use akguard::core::check::{Denial, RequestCheck, Step};
 use akguard::core::config::{self, Mode, Policy};
 use akguard::core::decision::is_plain_action;
 use akguard::core::endpoints::resolve;
 use akguard::core::mask::{mask_key, printable};
 use akguard::core::reply::{self, ReplyKind};
-use akguard::core::request::{body_may_carry_params, Evidence, Found, Header};
+use akguard::core::request::Header;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -101,9 +103,8 @@ struct Trace {
 /// decision.
 fn drive(policy: &Policy, headers: &[Header], chunks: &[Vec<u8>]) -> Trace {
     let started = RequestCheck::start(policy, headers, chunks.is_empty());
+    let mut evidence = Evidence::of_head(headers);
     let Some(mut check) = started.check else {
-        let mut evidence = Evidence::default();
-        evidence.read_head(headers);
         return Trace {
             step: started.step,
             phase: Phase::Headers,
@@ -113,9 +114,11 @@ fn drive(policy: &Policy, headers: &[Header], chunks: &[Vec<u8>]) -> Trace {
     };
     let mut step = started.step;
     let mut offered = 0;
+    let mut used = 0;
     for (index, chunk) in chunks.iter().enumerate() {
         offered += chunk.len();
-        step = check.body(policy, chunk, index + 1 == chunks.len());
+        used = index + 1;
+        step = check.body(policy, chunk, used == chunks.len());
         if step != Step::ReadBody {
             break;
         }
@@ -123,10 +126,14 @@ fn drive(policy: &Policy, headers: &[Header], chunks: &[Vec<u8>]) -> Trace {
     if step == Step::ReadBody {
         step = check.finish(policy);
     }
+    if body_kind(headers) == BodyKind::Form {
+        let read = chunks.get(..used).unwrap_or_default();
+        evidence.read_body(read, policy.max_body_bytes, used == chunks.len());
+    }
     Trace {
         step,
         phase: Phase::Body,
-        evidence: check.evidence().clone(),
+        evidence,
         body_offered: offered,
     }
 }
@@ -170,10 +177,13 @@ fn action_note(policy: &Policy, products: &[Option<usize>], action: &Found) -> S
 
 fn body_line(request: &HttpRequest, headers: &[Header], trace: &Trace, policy: &Policy) -> String {
     let total = request.body_len();
+    let kind = body_kind(headers);
     if total == 0 {
         "none".into()
-    } else if !body_may_carry_params(headers) {
-        format!("{total} bytes, not read (its content type is not form-encoded)")
+    } else if kind == BodyKind::NoParams {
+        format!("{total} bytes, not read (JSON, an octet stream or a tunnel: not a parameter list)")
+    } else if kind == BodyKind::Unread {
+        format!("{total} bytes, not read (its content type or encoding is not one akguard reads)")
     } else if trace.phase == Phase::Headers {
         format!("{total} bytes, not read (decided from the headers)")
     } else {
@@ -235,17 +245,18 @@ fn deny_lines(out: &mut String, denial: &Denial, phase: &str) {
     let _ = writeln!(out, "log:      {}", denial.log_line(request_id));
 }
 
-/// One line per value found: what it is, and where it was found.
+/// One line per value found: what it is, and where it was found; then how many distinct
+/// values were left out.
 fn list(
     out: &mut String,
     title: &str,
-    found: &[Found],
+    listing: &Listing,
     describe: impl Fn(&Found) -> (String, String),
 ) {
-    if found.is_empty() {
+    if listing.found.is_empty() {
         let _ = writeln!(out, "{title:<9} none");
     }
-    for (i, f) in found.iter().enumerate() {
+    for (i, f) in listing.found.iter().enumerate() {
         let head = if i == 0 { title } else { "" };
         let cut = if f.cut { " (cut short)" } else { "" };
         let (value, note) = describe(f);
@@ -255,6 +266,13 @@ fn list(
             format!(": {note}")
         };
         let _ = writeln!(out, "{head:<9} {value}{cut} in {}{note}", f.source.label());
+    }
+    if listing.left_out > 0 {
+        let _ = writeln!(
+            out,
+            "{:<9} … and {} more distinct values, not listed",
+            "", listing.left_out
+        );
     }
 }
 
@@ -287,17 +305,22 @@ fn explain(policy: &Policy, request: &HttpRequest) -> (String, u8) {
         );
     }
     // Other readings of the keys (tokens, decoded values) are shown when they are leaked.
-    let keys: Vec<Found> = ev
-        .keys
-        .iter()
-        .chain(
-            ev.other_key_readings
-                .iter()
-                .filter(|f| policy.keys.contains(&f.value)),
-        )
-        .cloned()
-        .collect();
-    let any_leaked = keys.iter().any(|f| policy.keys.contains(&f.value));
+    let keys = Listing {
+        found: ev
+            .keys
+            .found
+            .iter()
+            .chain(
+                ev.other_key_readings
+                    .found
+                    .iter()
+                    .filter(|f| policy.keys.contains(&f.value)),
+            )
+            .cloned()
+            .collect(),
+        left_out: ev.keys.left_out,
+    };
+    let any_leaked = keys.found.iter().any(|f| policy.keys.contains(&f.value));
     list(&mut out, "keys:", &keys, |f| {
         let state = if policy.keys.contains(&f.value) {
             "leaked"

@@ -7,6 +7,7 @@
 mod config_source;
 mod curl;
 mod envoy;
+mod evidence;
 mod explain;
 mod hash;
 mod http_request;

@@ -23,11 +23,6 @@ fn is_padding(byte: u8) -> bool {
     is_space(byte) || byte == b'"' || byte == b'\''
 }
 
-/// Bytes an AccessKey ID is made of.
-fn is_key_byte(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || byte == b'.'
-}
-
 fn trim_by(mut value: &[u8], drop: impl Fn(u8) -> bool) -> &[u8] {
     while let [first, rest @ ..] = value {
         if drop(*first) {
@@ -102,10 +97,20 @@ impl StripPadding for [u8] {
     }
 }
 
+/// Ends a `Credential=` value: the next parameter (`,`, `;`, or the `=` of a parameter
+/// joined without a separator), the credential scope (`/`), or a space or tab. Stopping at
+/// `=` also keeps the reading linear: each byte belongs to the value of at most one
+/// `Credential=`.
+fn ends_credential(byte: u8) -> bool {
+    matches!(byte, b',' | b';' | b'/' | b'=' | b' ' | b'\t')
+}
+
 /// Every AccessKey ID candidate in one `Authorization` header value, passed to `out`:
-/// - after each `Credential=`: the value up to the first byte that is not part of a key (so
-///   `/`, `,`, `;`, quotes and spaces end it), and, when the value is percent-encoded, the
-///   same read from its decoding;
+/// - after each `Credential=`: the value up to the end of the parameter or the start of the
+///   credential scope (a `,`, `;`, `=`, `/`, space or tab), without surrounding quotes, and, when
+///   the value is percent-encoded, its decoding. The caller reads each candidate as it reads
+///   every key value (as given, trimmed, and every run of key characters in it), so a byte
+///   that is not part of a key around the ID cannot hide it;
 /// - in each comma-separated part shaped `[<scheme>] <AK>:<signature>` (ROA, OSS V1, an unknown
 ///   scheme, or several headers joined with commas): the last word before the first `:`.
 pub fn keys_in(value: &[u8], out: &mut dyn FnMut(&[u8])) {
@@ -117,20 +122,12 @@ pub fn keys_in(value: &[u8], out: &mut dyn FnMut(&[u8])) {
     for rest in credential_values(value) {
         let end = rest
             .iter()
-            .position(|&b| !is_key_byte(b))
+            .position(|&b| ends_credential(b))
             .unwrap_or(rest.len());
-        out(rest.get(..end).unwrap_or_default());
-        if rest.get(end) == Some(&b'%') {
-            let raw_end = rest
-                .iter()
-                .position(|&b| !(is_key_byte(b) || b == b'%'))
-                .unwrap_or(rest.len());
-            let decoded = super::percent::decode(rest.get(..raw_end).unwrap_or_default());
-            let end = decoded
-                .iter()
-                .position(|&b| !is_key_byte(b))
-                .unwrap_or(decoded.len());
-            out(decoded.get(..end).unwrap_or_default());
+        let credential = trim_by(rest.get(..end).unwrap_or_default(), is_padding);
+        out(credential);
+        if super::percent::needs_decoding(credential) {
+            out(&super::percent::decode(credential));
         }
     }
     for before in before_first_colons(value) {
@@ -254,7 +251,11 @@ mod tests {
             ("ACS3-HMAC-SHA256 Credential=\"LTAI5tKey\",Signature=ab", &["LTAI5tKey"]),
             ("ACS3-HMAC-SHA256 SignedHeaders=host;Credential=LTAI5tKey;Signature=ab", &["LTAI5tKey"]),
             ("ACS3-HMAC-SHA256Credential=LTAI5tKey,Signature=ab", &["LTAI5tKey"]),
-            ("ACS3-HMAC-SHA256 Credential=LTAI%35tKey,Signature=ab", &["LTAI", "LTAI5tKey"]),
+            ("ACS3-HMAC-SHA256 Credential=LTAI%35tKey,Signature=ab", &["LTAI%35tKey", "LTAI5tKey"]),
+            ("ACS3-HMAC-SHA256 Credential=\u{a0}LTAI5tKey,Signature=ab", &["\u{a0}LTAI5tKey"]),
+            ("ACS3-HMAC-SHA256 Credential=(LTAI5tKey),Signature=ab", &["(LTAI5tKey)"]),
+            ("ACS3-HMAC-SHA256 Credential=\\LTAI5tKey", &["\\LTAI5tKey"]),
+            ("ACS3-HMAC-SHA256 Credential=,Signature=ab", &[""]),
             ("acs LTAIclean:c2ln, acs LTAI5tKey:c2ln", &["LTAIclean", "LTAI5tKey"]),
             ("acs   LTAI5tKey   :c2ln", &["LTAI5tKey"]),
             ("HMAC-SHA256 LTAI5tKey:c2ln", &["LTAI5tKey"]),

@@ -8,14 +8,26 @@
 use hashbrown::HashMap;
 use serde::Deserialize;
 
-/// The embedded list, as shipped in `policies/high-risk.json`.
-pub const EMBEDDED_LIST: &str = include_str!("../../policies/high-risk.json");
+/// The embedded list: `policies/high-risk.json` without its layout whitespace (`build.rs`).
+pub const EMBEDDED_LIST: &str = include_str!(concat!(env!("OUT_DIR"), "/high-risk.json"));
 
 /// Index of a product in [`Catalog::products`].
 pub type ProductIndex = usize;
 
 /// Most products a catalog can hold (one bit each in an operation's product mask).
 const MAX_PRODUCTS: usize = 64;
+
+/// The longest listed action (an `extra_operations` entry is a plain action name, at most
+/// this long).
+const LISTED_NAME_BYTES: usize = 128;
+
+/// The bit of [`Catalog::listed_lengths`] for an action of `len` bytes (none beyond
+/// [`LISTED_NAME_BYTES`]).
+fn length_bit(len: usize) -> u128 {
+    len.checked_sub(1)
+        .filter(|&n| n < LISTED_NAME_BYTES)
+        .map_or(0, |n| 1u128 << n)
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -95,6 +107,9 @@ pub struct Catalog {
     pub products: Vec<Product>,
     /// Lower-cased action → bit mask of the products that list it.
     operations: HashMap<Box<[u8]>, u64>,
+    /// Bit `n - 1` set: some listed action is `n` bytes long (none is longer than
+    /// [`LISTED_NAME_BYTES`]), so an action of another length needs no lookup.
+    listed_lengths: u128,
     /// `(host code, product)`, longest code first.
     host_codes: Vec<(String, ProductIndex)>,
 }
@@ -115,6 +130,7 @@ impl Catalog {
             rows: Vec::new(),
             products: Vec::new(),
             operations: HashMap::new(),
+            listed_lengths: 0,
             host_codes: Vec::new(),
         };
         for row in file.products {
@@ -166,6 +182,7 @@ impl Catalog {
     /// Adds one operation to a product (used for `extra_operations`).
     pub fn add_operation(&mut self, product: ProductIndex, action: &str) {
         let key: Box<[u8]> = action.to_ascii_lowercase().into_bytes().into_boxed_slice();
+        self.listed_lengths |= length_bit(key.len());
         *self.operations.entry(key).or_insert(0) |= 1u64 << product;
     }
 
@@ -186,23 +203,34 @@ impl Catalog {
         })
     }
 
-    fn mask(&self, action: &[u8]) -> u64 {
-        if action.iter().any(|b| b.is_ascii_uppercase()) {
-            let lower = action.to_ascii_lowercase();
-            self.operations.get(lower.as_slice()).copied().unwrap_or(0)
-        } else {
-            self.operations.get(action).copied().unwrap_or(0)
+    /// The products that list the action (one bit each, by [`ProductIndex`]); 0 for an
+    /// action no product lists. Actions compare without regard to ASCII case.
+    pub fn listing(&self, action: &[u8]) -> u64 {
+        if self.listed_lengths & length_bit(action.len()) == 0 {
+            return 0;
+        }
+        if !action.iter().any(u8::is_ascii_uppercase) {
+            return self.operations.get(action).copied().unwrap_or(0);
+        }
+        let mut lower = [0u8; LISTED_NAME_BYTES];
+        match lower.get_mut(..action.len()) {
+            Some(lower) => {
+                lower.copy_from_slice(action);
+                lower.make_ascii_lowercase();
+                self.operations.get(&*lower).copied().unwrap_or(0)
+            }
+            None => 0,
         }
     }
 
     /// The action is a listed operation of the product.
     pub fn is_listed(&self, product: ProductIndex, action: &[u8]) -> bool {
-        self.mask(action) & (1u64 << product) != 0
+        self.listing(action) & (1u64 << product) != 0
     }
 
     /// The action is a listed operation of any product.
     pub fn is_listed_anywhere(&self, action: &[u8]) -> bool {
-        self.mask(action) != 0
+        self.listing(action) != 0
     }
 
     /// Number of distinct (product, action) pairs listed by name.
@@ -217,6 +245,15 @@ impl Catalog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_embedded_list_is_the_shipped_file_without_its_layout() {
+        let shipped = include_str!("../../policies/high-risk.json");
+        let as_json = |text: &str| serde_json::from_str::<serde_json::Value>(text).unwrap();
+        assert_eq!(as_json(EMBEDDED_LIST), as_json(shipped));
+        assert!(EMBEDDED_LIST.len() < shipped.len());
+        assert!(!EMBEDDED_LIST.contains('\n'));
+    }
 
     #[test]
     fn embedded_list_parses_with_every_row() {

@@ -3,20 +3,22 @@
 //!
 //! [`RequestCheck::start`] reads the headers. When no key in them is leaked and no form body
 //! follows, the answer is [`Step::Allow`] at once, with nothing else read (the fast path).
-//! Otherwise the check keeps what it has read and takes body chunks ([`RequestCheck::body`])
-//! until it can decide: a deny as soon as a leaked key and a deciding rule are both seen, an
-//! allow only once the whole body has been read.
+//! Otherwise the check keeps a bounded record of what it has read ([`Tally`]) and takes body
+//! chunks ([`RequestCheck::body`]) until it can decide: a deny as soon as a leaked key and a
+//! deciding rule are both seen, an allow only once the whole body has been read. Its state is
+//! the record and the scanner's buffers, whatever the request's size; each byte and each value
+//! costs the same whatever came before it.
 
-use super::catalog::ProductIndex;
+use super::body_kind::{body_kind, BodyKind};
 use super::config::{Mode, Policy};
 use super::decision::{decide, Finding, Rule};
-use super::endpoints::resolve;
-use super::mask::{mask_key, printable};
-use super::params::ParamScanner;
+use super::mask::printable;
+use super::params::{Param, ParamKind, ParamScanner};
 use super::reply::{self, Format, Reply, ReplyKind};
 use super::request::{
-    body_may_carry_params, header, key_candidates_in_head, Evidence, HeaderField, Source,
+    head_items, header, hosts_in, key_candidates_in_head, param_items, HeaderField, Item, Source,
 };
+use super::tally::{KeyWatch, Leak, Tally};
 
 /// What the filter does next.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,14 +86,13 @@ fn or_dash(text: &str) -> &str {
 /// The state of one request's check.
 #[derive(Debug)]
 pub struct RequestCheck {
-    evidence: Evidence,
-    products: Vec<Option<ProductIndex>>,
-    leaked: Option<Vec<u8>>,
+    tally: Tally,
+    /// [`BodyKind::Form`]: the body is read; [`BodyKind::Unread`]: a body akguard cannot read
+    /// follows a leaked key, and its first byte decides.
+    body_kind: BodyKind,
     request_id: Option<String>,
     scanner: ParamScanner,
     body_bytes: usize,
-    keys_checked: usize,
-    other_readings_checked: usize,
 }
 
 /// Outcome of [`RequestCheck::start`].
@@ -104,86 +105,117 @@ pub struct Started {
     pub leaked_key_seen: bool,
 }
 
-/// The first key that is leaked, or that comes from a value too long to read with certainty
-/// (treated as leaked: it could hide one).
-fn first_leaked<'a>(
-    policy: &Policy,
-    keys: impl Iterator<Item = (&'a [u8], bool)>,
-) -> Option<Vec<u8>> {
-    keys.into_iter()
-        .find(|(k, cut)| *cut || policy.keys.contains(k))
-        .map(|(k, _)| k.to_vec())
+/// Takes one item read from the request into its record.
+fn note(tally: &mut Tally, policy: &Policy, item: &Item<'_>) {
+    match *item {
+        Item::Key(key, candidate) => tally.note_key(&policy.keys, key, candidate.cut),
+        Item::Action { value, cut, .. } => tally.note_action(&policy.catalog, value, cut),
+        Item::Version { .. } => {}
+        Item::Xml => tally.note_xml(),
+    }
 }
 
 impl RequestCheck {
     /// Checks the request headers. `end_of_stream` says no body follows.
     pub fn start(policy: &Policy, headers: &[impl HeaderField], end_of_stream: bool) -> Started {
-        let mut leaked = None;
+        let mut keys = KeyWatch::default();
         if !policy.keys.is_empty() {
             key_candidates_in_head(headers, &mut |key, c| {
-                if leaked.is_none() && (c.cut || policy.keys.contains(key)) {
-                    leaked = Some(key.to_vec());
-                }
+                keys.note_key(&policy.keys, key, c.cut)
             });
         }
-        let body_follows = !end_of_stream && body_may_carry_params(headers);
-        if leaked.is_none() && (!body_follows || policy.keys.is_empty()) {
+        let leaked = keys.leak().is_some();
+        let kind = if end_of_stream {
+            BodyKind::NoParams
+        } else {
+            body_kind(headers)
+        };
+        let form_follows = kind == BodyKind::Form;
+        if !leaked && (!form_follows || policy.keys.is_empty()) {
             return Started {
                 step: Step::Allow,
                 check: None,
                 leaked_key_seen: false,
             };
         }
-        let mut evidence = Evidence::default();
-        evidence.read_head(headers);
-        let products = evidence
-            .hosts
-            .iter()
-            .map(|host| resolve(&policy.catalog, &policy.endpoints, host))
-            .collect();
+        let mut tally = Tally::with_keys(keys);
+        hosts_in(headers, &mut |host| {
+            tally.note_host(&policy.catalog, &policy.endpoints, host)
+        });
+        head_items(headers, &mut |item| note(&mut tally, policy, &item));
         let check = RequestCheck {
-            keys_checked: evidence.keys.len(),
-            other_readings_checked: evidence.other_key_readings.len(),
-            evidence,
-            products,
-            leaked,
+            tally,
+            body_kind: kind,
             request_id: header(headers, "x-request-id").and_then(reply::usable_request_id),
-            scanner: ParamScanner::new(),
+            scanner: ParamScanner::without_versions(),
             body_bytes: 0,
         };
-        let leaked_key_seen = check.leaked.is_some();
-        let step = check.decide(policy, !body_follows);
-        let step = match step {
-            Step::Allow if body_follows => Step::ReadBody,
-            other => other,
+        let step = match kind {
+            BodyKind::NoParams => check.decide(policy, true),
+            BodyKind::Form => check.decide(policy, false),
+            // A body akguard cannot read after a leaked key: what the headers alone deny is
+            // denied now (an empty body leaves them as they are, any byte is denied); else
+            // the body is held for its first byte.
+            BodyKind::Unread => match check.decide(policy, true) {
+                Step::Allow => Step::ReadBody,
+                deny => deny,
+            },
         };
         let keep = step == Step::ReadBody;
         Started {
             step,
             check: keep.then_some(check),
-            leaked_key_seen,
+            leaked_key_seen: leaked,
         }
     }
 
     /// A leaked key has been seen in this request.
     pub fn leaked_key_seen(&self) -> bool {
-        self.leaked.is_some()
+        self.tally.leak().is_some()
+    }
+
+    /// How many more body bytes the check reads: up to one past `max_body_bytes` of a form
+    /// body (the extra byte tells a body over the limit), the first byte of another.
+    pub fn body_bytes_wanted(&self, policy: &Policy) -> usize {
+        let limit = match self.body_kind {
+            BodyKind::Form => policy.max_body_bytes.saturating_add(1),
+            _ => 1,
+        };
+        limit.saturating_sub(self.body_bytes)
     }
 
     /// Takes the next body chunk. `end_of_stream` says it is the last.
     pub fn body(&mut self, policy: &Policy, chunk: &[u8], end_of_stream: bool) -> Step {
+        if self.body_kind != BodyKind::Form {
+            self.body_bytes += chunk.len().min(1);
+            return if !chunk.is_empty() {
+                let product = self.tally.products().first().copied().flatten();
+                self.deny(
+                    policy,
+                    &Finding::of(Rule::UnreadBody, product),
+                    ReplyKind::Leaked,
+                )
+            } else {
+                self.decide(policy, end_of_stream)
+            };
+        }
         let room = policy.max_body_bytes.saturating_sub(self.body_bytes);
         let taken = &chunk[..chunk.len().min(room)];
         self.body_bytes += taken.len();
-        let evidence = &mut self.evidence;
-        self.scanner
-            .feed(taken, &mut |param| evidence.add_param(param, Source::Body));
         let over_limit = taken.len() < chunk.len();
+        let (tally, scanner) = (&mut self.tally, &mut self.scanner);
+        let mut take = |param: Param<'_>| match param.kind {
+            // The common case, taken straight to the record: what `param_items` and `note`
+            // would do with it.
+            ParamKind::Action if !param.value.is_empty() => {
+                tally.note_action(&policy.catalog, param.value, param.cut)
+            }
+            _ => param_items(param, Source::Body, &mut |item| note(tally, policy, &item)),
+        };
+        scanner.feed(taken, &mut take);
         if end_of_stream && !over_limit {
-            self.scanner
-                .finish(&mut |param| evidence.add_param(param, Source::Body));
+            scanner.finish(&mut take);
         }
-        self.check_new_keys(policy);
         if over_limit {
             return self.deny_too_large(policy);
         }
@@ -195,59 +227,39 @@ impl RequestCheck {
         self.body(policy, &[], true)
     }
 
-    fn check_new_keys(&mut self, policy: &Policy) {
-        if self.leaked.is_none() && !policy.keys.is_empty() {
-            let evidence = &self.evidence;
-            let fresh = evidence
-                .keys
-                .get(self.keys_checked..)
-                .unwrap_or_default()
-                .iter()
-                .chain(
-                    evidence
-                        .other_key_readings
-                        .get(self.other_readings_checked..)
-                        .unwrap_or_default(),
-                );
-            self.leaked = first_leaked(policy, fresh.map(|f| (f.value.as_slice(), f.cut)));
-        }
-        self.keys_checked = self.evidence.keys.len();
-        self.other_readings_checked = self.evidence.other_key_readings.len();
-    }
-
     fn decide(&self, policy: &Policy, complete: bool) -> Step {
-        if self.leaked.is_none() {
+        let Some(leak) = self.tally.leak() else {
             return if complete {
                 Step::Allow
             } else {
                 Step::ReadBody
             };
-        }
+        };
         match decide(
             &policy.catalog,
             policy.deny_all_calls,
-            &self.evidence,
-            &self.products,
+            &self.tally,
             complete,
         ) {
-            Some(finding) => self.deny(policy, &finding, ReplyKind::Leaked),
+            Some(mut finding) => {
+                if *leak == Leak::TooManyKeys {
+                    finding.rule = Rule::TooManyKeys;
+                }
+                self.deny(policy, &finding, ReplyKind::Leaked)
+            }
             None if complete => Step::Allow,
             None => Step::ReadBody,
         }
     }
 
     fn deny_too_large(&self, policy: &Policy) -> Step {
-        let finding = Finding {
-            rule: Rule::BodyTooLarge,
-            product: self.products.first().copied().flatten(),
-            action: None,
-        };
-        let kind = if self.leaked.is_some() {
+        let product = self.tally.products().first().copied().flatten();
+        let kind = if self.leaked_key_seen() {
             ReplyKind::Leaked
         } else {
             ReplyKind::BodyTooLarge
         };
-        self.deny(policy, &finding, kind)
+        self.deny(policy, &Finding::of(Rule::BodyTooLarge, product), kind)
     }
 
     fn deny(&self, policy: &Policy, finding: &Finding, kind: ReplyKind) -> Step {
@@ -258,12 +270,16 @@ impl RequestCheck {
         Step::Deny(Box::new(Denial {
             rule: finding.rule,
             mode: policy.mode,
-            masked_key: self.leaked.as_deref().map(mask_key).unwrap_or_default(),
+            masked_key: self
+                .tally
+                .leak()
+                .map(|leak| leak.masked_key().to_string())
+                .unwrap_or_default(),
             product,
-            action: finding.action.as_deref().map(printable).unwrap_or_default(),
-            host: self.evidence.hosts.first().cloned().unwrap_or_default(),
+            action: finding.action.clone().unwrap_or_default(),
+            host: self.tally.host().to_string(),
             request_id: self.request_id.clone(),
-            format: if self.evidence.xml {
+            format: if self.tally.xml() {
                 Format::Xml
             } else {
                 Format::Json
@@ -272,8 +288,10 @@ impl RequestCheck {
         }))
     }
 
-    /// What has been read so far (for explanations).
-    pub fn evidence(&self) -> &Evidence {
-        &self.evidence
+    /// Bytes this check holds, inline and on the heap: its whole per-request state.
+    pub fn state_bytes(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.scanner.heap_bytes()
+            + self.request_id.as_ref().map_or(0, String::capacity)
     }
 }

@@ -777,7 +777,7 @@ fn load_with(
 mod tests {
     use super::*;
 
-    const DIGEST: &str = "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+    const DIGEST: &str = "sha256:ca3c6321754a4fb2cfc27855b6d122984140a024f0cfa8437130229ab676227a";
 
     #[test]
     fn accepts_a_full_configuration() {
@@ -793,7 +793,7 @@ mod tests {
         assert_eq!(p.keys.len(), 3);
         assert_eq!(p.keys_given, 4);
         assert!(p.keys.contains(b"LTAI5tLeakedKeyExample01"));
-        assert!(p.keys.contains(b"abc"));
+        assert!(p.keys.contains(b"LTAI5tHashedKey01"));
         assert!(p.keys.contains(b"STS.abc"));
         assert_eq!(p.mode, Mode::Shadow);
         assert!(p.deny_all_calls);
@@ -815,7 +815,12 @@ mod tests {
         let p = load(text.as_bytes()).unwrap().policy;
         assert_eq!(p.keys_given, 4);
         assert_eq!(p.keys.len(), 4);
-        for key in ["LTAI5tPackedKey01", "abc", "STS.packed", "LTAI5tPlainKey01"] {
+        for key in [
+            "LTAI5tPackedKey01",
+            "LTAI5tHashedKey01",
+            "STS.packed",
+            "LTAI5tPlainKey01",
+        ] {
             assert!(p.keys.contains(key.as_bytes()), "{key}");
         }
         assert!(!p.keys.contains(b"LTAI5tPackedKey02"));
@@ -872,7 +877,7 @@ mod tests {
         let p = load(text.as_bytes()).unwrap().policy;
         assert_eq!(p.keys_given, 51);
         assert_eq!(p.keys.len(), 51);
-        for key in keys.iter().map(String::as_str).chain(["abc"]) {
+        for key in keys.iter().map(String::as_str).chain(["LTAI5tHashedKey01"]) {
             assert!(p.keys.contains(key.as_bytes()), "{key}");
         }
         assert!(!p.keys.contains(b"LTAI5tPackedKey050"));
@@ -931,7 +936,7 @@ mod tests {
                 assert_eq!(a.keys_given, 4);
                 assert_eq!(a.mode, Mode::Shadow);
                 assert_eq!(a.endpoints.len(), 1);
-                for key in ["LTAI5tPlainKey01", "abc", "LTAI5tPackedKey01"] {
+                for key in ["LTAI5tPlainKey01", "LTAI5tHashedKey01", "LTAI5tPackedKey01"] {
                     assert!(a.keys.contains(key.as_bytes()), "step {step}: {key}");
                 }
                 assert_eq!(loaded.warnings, whole.warnings);

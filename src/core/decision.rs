@@ -1,6 +1,7 @@
 //! The decision for a request that carries a leaked key: which rule, if any, denies it.
 //!
 //! 1. `deny_all_calls` denies every call made with a leaked key.
+//!    The hosts naming more distinct products than the request's record keeps deny it too.
 //! 2. A product whose every operation is listed (RAM, IMS) is denied.
 //! 3. Any action found that is a listed operation of the request's product is denied.
 //! 4. Any action that cannot be read with certainty (not a plain alphanumeric name, or cut)
@@ -9,12 +10,13 @@
 //! 6. Once the whole request is read: no action at all is denied (listed or unknown product).
 //!
 //! Rules 1–5 only grow as more of the request is read, so they may deny early; rule 6 waits
-//! for the end of the request.
+//! for the end of the request. The decision reads only the request's bounded record
+//! ([`Tally`]), so it costs the same however much was read.
 
 #![deny(clippy::indexing_slicing)]
 
 use super::catalog::{Catalog, ProductIndex};
-use super::request::{Evidence, Found};
+use super::tally::Tally;
 
 /// The rule that denied a call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,6 +29,9 @@ pub enum Rule {
     NoAction,
     UnknownHostNoAction,
     BodyTooLarge,
+    UnreadBody,
+    TooManyKeys,
+    TooManyHosts,
 }
 
 impl Rule {
@@ -41,6 +46,9 @@ impl Rule {
             Rule::NoAction => "no-action",
             Rule::UnknownHostNoAction => "unknown-host-no-action",
             Rule::BodyTooLarge => "body-too-large",
+            Rule::UnreadBody => "unread-body",
+            Rule::TooManyKeys => "too-many-keys",
+            Rule::TooManyHosts => "too-many-hosts",
         }
     }
 
@@ -61,6 +69,13 @@ impl Rule {
             Rule::BodyTooLarge => {
                 "the form body is larger than max_body_bytes and could hide a key or an action"
             }
+            Rule::UnreadBody => {
+                "the body may carry parameters akguard does not read (its content type or encoding)"
+            }
+            Rule::TooManyKeys => {
+                "more AccessKey ID readings than akguard looks up in one request: one could be leaked"
+            }
+            Rule::TooManyHosts => "the request names more products in its hosts than akguard keeps",
         }
     }
 }
@@ -71,8 +86,19 @@ pub struct Finding {
     pub rule: Rule,
     /// The product the deciding host belongs to, if known.
     pub product: Option<ProductIndex>,
-    /// The deciding action, if an action decided.
-    pub action: Option<Vec<u8>>,
+    /// The deciding action, rendered for the log, if an action decided.
+    pub action: Option<String>,
+}
+
+impl Finding {
+    /// A finding that names no action.
+    pub fn of(rule: Rule, product: Option<ProductIndex>) -> Finding {
+        Finding {
+            rule,
+            product,
+            action: None,
+        }
+    }
 }
 
 /// Longest action name read as certain.
@@ -85,65 +111,55 @@ pub fn is_plain_action(action: &[u8]) -> bool {
         && action.iter().all(u8::is_ascii_alphanumeric)
 }
 
-fn finding(rule: Rule, product: Option<ProductIndex>, action: Option<&Found>) -> Option<Finding> {
+fn finding(rule: Rule, product: Option<ProductIndex>, action: Option<&str>) -> Option<Finding> {
     Some(Finding {
         rule,
         product,
-        action: action.map(|f| f.value.clone()),
+        action: action.map(str::to_string),
     })
 }
 
-/// Decides a request known to carry a leaked key. `products` holds the product of each host
-/// (`None` for a host of no known product); `complete` says the whole request has been read.
-/// Returns the deny finding, or `None` to allow (or, before `complete`, to read on).
+/// Decides a request known to carry a leaked key, from its record; `complete` says the whole
+/// request has been read. Returns the deny finding, or `None` to allow (or, before
+/// `complete`, to read on).
 pub fn decide(
     catalog: &Catalog,
     deny_all_calls: bool,
-    evidence: &Evidence,
-    products: &[Option<ProductIndex>],
+    tally: &Tally,
     complete: bool,
 ) -> Option<Finding> {
     let unknown_only = [None];
-    let products = if products.is_empty() {
+    let products = if tally.products().is_empty() {
         &unknown_only[..]
     } else {
-        products
+        tally.products()
     };
     let first = products.first().copied().flatten();
     if deny_all_calls {
         return finding(Rule::DenyAllCalls, first, None);
     }
-    for &product in products {
+    if tally.too_many_products() {
+        return finding(Rule::TooManyHosts, first, None);
+    }
+    for (slot, &product) in products.iter().enumerate() {
         if let Some(index) = product {
             if catalog.products.get(index).is_some_and(|p| p.all) {
-                return finding(Rule::AllOperations, product, evidence.actions.first());
+                return finding(Rule::AllOperations, product, tally.first_action());
             }
-            if let Some(hit) = evidence
-                .actions
-                .iter()
-                .find(|a| catalog.is_listed(index, &a.value))
-            {
+            if let Some(hit) = tally.listed_for(slot) {
                 return finding(Rule::ListedAction, product, Some(hit));
             }
         }
     }
-    if let Some(odd) = evidence
-        .actions
-        .iter()
-        .find(|a| a.cut || !is_plain_action(&a.value))
-    {
+    if let Some(odd) = tally.unreadable_action() {
         return finding(Rule::UnreadableAction, first, Some(odd));
     }
     if products.contains(&None) {
-        if let Some(hit) = evidence
-            .actions
-            .iter()
-            .find(|a| catalog.is_listed_anywhere(&a.value))
-        {
+        if let Some(hit) = tally.action_listed_anywhere() {
             return finding(Rule::UnknownHostListedAction, None, Some(hit));
         }
     }
-    if complete && evidence.actions.is_empty() {
+    if complete && tally.first_action().is_none() {
         let rule = if first.is_some() {
             Rule::NoAction
         } else {
@@ -157,31 +173,25 @@ pub fn decide(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::request::Source;
+    use crate::core::endpoints::Endpoints;
 
-    fn evidence(actions: &[&str]) -> Evidence {
-        Evidence {
-            actions: actions
-                .iter()
-                .map(|a| Found {
-                    value: a.as_bytes().to_vec(),
-                    source: Source::Query,
-                    cut: false,
-                })
-                .collect(),
-            ..Evidence::default()
+    /// The record of a request to `hosts` with `actions` read.
+    fn tally(c: &Catalog, hosts: &[&str], actions: &[&str]) -> Tally {
+        let mut t = Tally::for_hosts(c, &Endpoints::default(), hosts.iter().copied());
+        for a in actions {
+            t.note_action(c, a.as_bytes(), false);
         }
+        t
     }
 
     #[test]
     fn rules_in_order() {
         let c = Catalog::embedded().unwrap();
-        let p = |id: &str| Some(c.product_index(id).unwrap());
         type Case<'a> = (
             &'a str,
             bool,
             &'a [&'a str],
-            &'a [Option<ProductIndex>],
+            &'a [&'a str],
             bool,
             Option<Rule>,
         );
@@ -190,7 +200,7 @@ mod tests {
                 "listed action",
                 false,
                 &["RunInstances"],
-                &[p("ecs")],
+                &["ecs.aliyuncs.com"],
                 true,
                 Some(Rule::ListedAction),
             ),
@@ -198,7 +208,7 @@ mod tests {
                 "listed action, any case",
                 false,
                 &["runINSTANCES"],
-                &[p("ecs")],
+                &["ecs.aliyuncs.com"],
                 true,
                 Some(Rule::ListedAction),
             ),
@@ -206,7 +216,7 @@ mod tests {
                 "harmless action",
                 false,
                 &["DescribeInstances"],
-                &[p("ecs")],
+                &["ecs.aliyuncs.com"],
                 true,
                 None,
             ),
@@ -214,7 +224,7 @@ mod tests {
                 "one of two actions",
                 false,
                 &["DescribeInstances", "DeleteImage"],
-                &[p("ecs")],
+                &["ecs.aliyuncs.com"],
                 true,
                 Some(Rule::ListedAction),
             ),
@@ -222,7 +232,7 @@ mod tests {
                 "listed elsewhere only",
                 false,
                 &["SendSms"],
-                &[p("ecs")],
+                &["ecs.aliyuncs.com"],
                 true,
                 None,
             ),
@@ -230,7 +240,7 @@ mod tests {
                 "all product",
                 false,
                 &["ListUsers"],
-                &[p("ram")],
+                &["ram.aliyuncs.com"],
                 true,
                 Some(Rule::AllOperations),
             ),
@@ -238,7 +248,7 @@ mod tests {
                 "all product, no action",
                 false,
                 &[],
-                &[p("ims")],
+                &["ims.aliyuncs.com"],
                 false,
                 Some(Rule::AllOperations),
             ),
@@ -246,7 +256,7 @@ mod tests {
                 "no action, complete",
                 false,
                 &[],
-                &[p("ecs")],
+                &["ecs.aliyuncs.com"],
                 true,
                 Some(Rule::NoAction),
             ),
@@ -254,7 +264,7 @@ mod tests {
                 "no action, more to read",
                 false,
                 &[],
-                &[p("ecs")],
+                &["ecs.aliyuncs.com"],
                 false,
                 None,
             ),
@@ -262,7 +272,7 @@ mod tests {
                 "unknown host, listed action",
                 false,
                 &["SendSms"],
-                &[None],
+                &["x.example"],
                 true,
                 Some(Rule::UnknownHostListedAction),
             ),
@@ -270,7 +280,7 @@ mod tests {
                 "unknown host, harmless",
                 false,
                 &["AssumeRole"],
-                &[None],
+                &["x.example"],
                 true,
                 None,
             ),
@@ -278,7 +288,7 @@ mod tests {
                 "unknown host, no action",
                 false,
                 &[],
-                &[None],
+                &["x.example"],
                 true,
                 Some(Rule::UnknownHostNoAction),
             ),
@@ -294,7 +304,7 @@ mod tests {
                 "unreadable action",
                 false,
                 &["Run Instances"],
-                &[p("ecs")],
+                &["ecs.aliyuncs.com"],
                 false,
                 Some(Rule::UnreadableAction),
             ),
@@ -302,7 +312,7 @@ mod tests {
                 "unreadable action, nul",
                 false,
                 &["RunInstances\0"],
-                &[None],
+                &["x.example"],
                 true,
                 Some(Rule::UnreadableAction),
             ),
@@ -310,7 +320,7 @@ mod tests {
                 "deny all",
                 true,
                 &["DescribeRegions"],
-                &[None],
+                &["x.example"],
                 true,
                 Some(Rule::DenyAllCalls),
             ),
@@ -318,14 +328,14 @@ mod tests {
                 "two hosts, one listed",
                 false,
                 &["RunInstances"],
-                &[p("rds"), p("ecs")],
+                &["rds.aliyuncs.com", "ecs.aliyuncs.com"],
                 true,
                 Some(Rule::ListedAction),
             ),
         ];
         for (name, deny_all, actions, products, complete, want) in cases {
             let got =
-                decide(&c, *deny_all, &evidence(actions), products, *complete).map(|f| f.rule);
+                decide(&c, *deny_all, &tally(&c, products, actions), *complete).map(|f| f.rule);
             assert_eq!(got, *want, "case {name}");
         }
     }

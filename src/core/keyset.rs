@@ -10,6 +10,11 @@
 //! others are collected, then sorted into theirs. A fingerprint match on a key that is
 //! not in the set is possible with probability about `8 / 2^48` per lookup (one in 35
 //! trillion); it can only make a clean key look leaked, never the reverse.
+//!
+//! What a lookup costs is bounded for hostile input: a reading whose length no plain entry has
+//! is not hashed for the plain table, a digest is computed only for readings of
+//! [`DIGEST_KEY_BYTES`] (the lengths an AccessKey ID has), and [`KeySet::lookup`] takes a
+//! budget of such readings a caller may look up.
 
 use super::fingerprints::{FingerprintTable, SortedBuilder, UnsortedBuilder};
 use sha2::{Digest, Sha256};
@@ -51,9 +56,42 @@ pub fn digest_fingerprint(digest: &[u8; 32]) -> u64 {
     u64::from_be_bytes(first)
 }
 
+/// The lengths of AccessKey ID a `sha256:` or packed entry can match, in bytes. IDs are 16 to
+/// about 30 characters (`LTAI…`, `STS.…`, older 16-character IDs); shorter or longer
+/// readings of a request are never hashed.
+pub const DIGEST_KEY_BYTES: std::ops::RangeInclusive<usize> = 8..=128;
+
+/// Lengths below this are told one by one in [`PlainLengths`].
+const SHORT_LENGTHS: usize = 256;
+
+/// The lengths of the plain entries: a reading of another length is not looked up.
+#[derive(Clone, Debug, Default)]
+struct PlainLengths {
+    short: [u64; SHORT_LENGTHS / 64],
+    /// Some entry is [`SHORT_LENGTHS`] bytes or longer.
+    long: bool,
+}
+
+impl PlainLengths {
+    fn add(&mut self, len: usize) {
+        match self.short.get_mut(len / 64) {
+            Some(word) => *word |= 1 << (len % 64),
+            None => self.long = true,
+        }
+    }
+
+    fn may_hold(&self, len: usize) -> bool {
+        match self.short.get(len / 64) {
+            Some(word) => word & (1 << (len % 64)) != 0,
+            None => self.long,
+        }
+    }
+}
+
 /// Collects entries, then builds a [`KeySet`].
 #[derive(Debug, Default)]
 pub struct KeySetBuilder {
+    plain_lengths: PlainLengths,
     plain: UnsortedBuilder,
     digests: UnsortedBuilder,
     packed: SortedBuilder,
@@ -61,6 +99,7 @@ pub struct KeySetBuilder {
 
 impl KeySetBuilder {
     pub fn add_plain(&mut self, key: &[u8]) {
+        self.plain_lengths.add(key.len());
         self.plain.push(plain_fingerprint(key));
     }
 
@@ -80,6 +119,7 @@ impl KeySetBuilder {
         let packed = self.packed.build();
         let digests = self.digests.build(&packed);
         KeySet {
+            plain_lengths: self.plain_lengths,
             plain: self.plain.build(&FingerprintTable::default()),
             memo: DigestMemo::new(digests.len() + packed.len()),
             digests,
@@ -136,9 +176,29 @@ impl DigestMemo {
     }
 }
 
+/// The answer of [`KeySet::lookup`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lookup {
+    Leaked,
+    Clean,
+    /// A digest had to be computed and the budget was spent.
+    OverBudget,
+}
+
+impl Lookup {
+    fn of(leaked: bool) -> Lookup {
+        if leaked {
+            Lookup::Leaked
+        } else {
+            Lookup::Clean
+        }
+    }
+}
+
 /// The set of leaked AccessKey IDs.
 #[derive(Debug, Default)]
 pub struct KeySet {
+    plain_lengths: PlainLengths,
     plain: FingerprintTable,
     /// `sha256:` entries not also given packed.
     digests: FingerprintTable,
@@ -150,6 +210,7 @@ pub struct KeySet {
 impl Clone for KeySet {
     fn clone(&self) -> Self {
         KeySet {
+            plain_lengths: self.plain_lengths.clone(),
             plain: self.plain.clone(),
             digests: self.digests.clone(),
             packed: self.packed.clone(),
@@ -162,21 +223,40 @@ impl KeySet {
     /// True when `key` (exact bytes, case-sensitive) is in the set, as a plain entry or as a
     /// `sha256:` entry.
     pub fn contains(&self, key: &[u8]) -> bool {
+        let mut unbounded = u32::MAX;
+        self.lookup(key, &mut unbounded) == Lookup::Leaked
+    }
+
+    /// Looks `key` up, spending one of `digests_left` when a digest entry could match it (the
+    /// set holds some and the key has a length in [`DIGEST_KEY_BYTES`]), whether or not its
+    /// digest is remembered. With none left, the answer is [`Lookup::OverBudget`].
+    pub fn lookup(&self, key: &[u8], digests_left: &mut u32) -> Lookup {
         if key.is_empty() {
-            return false;
+            return Lookup::Clean;
+        }
+        let plain_length = self.plain_lengths.may_hold(key.len());
+        let digest_length = DIGEST_KEY_BYTES.contains(&key.len());
+        if !plain_length && !digest_length {
+            return Lookup::Clean;
         }
         let fingerprint = plain_fingerprint(key);
-        if self.plain.contains(fingerprint) {
-            return true;
+        if plain_length && self.plain.contains(fingerprint) {
+            return Lookup::Leaked;
         }
-        if self.digests.is_empty() && self.packed.is_empty() {
-            return false;
+        if !digest_length || (self.digests.is_empty() && self.packed.is_empty()) {
+            return Lookup::Clean;
         }
+        // Every reading a digest entry could match counts against the budget, remembered or
+        // not, so the answer never depends on what earlier requests left in the memo.
+        if *digests_left == 0 {
+            return Lookup::OverBudget;
+        }
+        *digests_left -= 1;
         let remembered = key.len() <= MEMO_KEY_BYTES;
         let slot = (fingerprint % MEMO_SLOTS as u64) as usize;
         if remembered {
             if let Some(leaked) = self.memo.get(slot, key) {
-                return leaked;
+                return Lookup::of(leaked);
             }
         }
         let fingerprint = digest_fingerprint(&sha256(key));
@@ -184,7 +264,7 @@ impl KeySet {
         if remembered {
             self.memo.put(slot, key, leaked);
         }
-        leaked
+        Lookup::of(leaked)
     }
 
     /// Number of distinct entries.

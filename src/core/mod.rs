@@ -2,6 +2,7 @@
 //! adapter and the command-line tool both drive it; it is tested natively.
 
 pub mod authorization;
+pub mod body_kind;
 pub mod catalog;
 pub mod check;
 pub mod config;
@@ -16,3 +17,4 @@ pub mod percent;
 pub mod reply;
 pub mod request;
 pub mod rules;
+pub mod tally;

@@ -1,10 +1,16 @@
 //! Streaming scanner for `name=value` parameter lists: query strings and
 //! `application/x-www-form-urlencoded` bodies, fed in chunks of any size.
 //!
-//! Only the parameters akguard reads are kept; everything else is skipped byte by byte, so
-//! memory stays bounded whatever the body's length. Pairs are split on `&` and, as a second
+//! Only the parameters akguard reads are kept, and of those at most [`MAX_VALUE`] bytes of a
+//! value; everything else is skipped as it passes. Pairs are split on `&` and, as a second
 //! reading, also on `;`: both readings are reported, so a server that honours either separator
 //! cannot see a parameter the scanner missed.
+//!
+//! The work is one pass over the bytes, with a fixed cost per `=`, `&` and `;`. The `;`
+//! reading follows the `&` reading until a `;` splits a pair (until then both readings hold
+//! the same pair), and reads on its own only from that `;` to the next `&`. A scanner holds
+//! at most two names of [`MAX_NAME`] bytes and two values of [`MAX_VALUE`] bytes, whatever the
+//! input's length.
 
 #![deny(clippy::indexing_slicing)]
 
@@ -17,6 +23,9 @@ const MAX_NAME: usize = 256;
 /// Longest raw value kept for a recognised parameter; the rest is dropped and the value is
 /// reported as cut.
 pub const MAX_VALUE: usize = 4096;
+/// The shortest recognised name (`Action`, `Format`): a shorter raw name without `%` is
+/// none of them, however it ends.
+const SHORTEST_NAME: usize = 6;
 
 /// The parameters akguard reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -37,21 +46,21 @@ pub enum ParamKind {
 /// C string ends). Names are compared without regard to ASCII case: the server's names are
 /// case-sensitive, so a case variant is at worst a harmless extra reading.
 pub fn classify(name: &[u8]) -> Option<ParamKind> {
-    const NAMES: &[(&[u8], ParamKind)] = &[
-        (b"accesskeyid", ParamKind::AccessKeyId),
-        (b"ossaccesskeyid", ParamKind::AccessKeyId),
-        (b"x-oss-credential", ParamKind::Credential),
-        (b"x-amz-credential", ParamKind::Credential),
-        (b"action", ParamKind::Action),
-        (b"version", ParamKind::Version),
-        (b"format", ParamKind::Format),
-    ];
-    let recognise = |name: &[u8]| {
-        NAMES
-            .iter()
-            .find(|(known, _)| name.eq_ignore_ascii_case(known))
-            .map(|&(_, kind)| kind)
-    };
+    fn recognise(name: &[u8]) -> Option<ParamKind> {
+        let is = |known: &[u8]| name.eq_ignore_ascii_case(known);
+        match name.len() {
+            6 if is(b"action") => Some(ParamKind::Action),
+            6 if is(b"format") => Some(ParamKind::Format),
+            7 if is(b"version") => Some(ParamKind::Version),
+            11 if is(b"accesskeyid") => Some(ParamKind::AccessKeyId),
+            14 if is(b"ossaccesskeyid") => Some(ParamKind::AccessKeyId),
+            16 if is(b"x-oss-credential") || is(b"x-amz-credential") => Some(ParamKind::Credential),
+            _ => None,
+        }
+    }
+    if name.len() < SHORTEST_NAME {
+        return None;
+    }
     recognise(name).or_else(|| {
         let nul = memchr::memchr(0, name)?;
         recognise(name.get(..nul).unwrap_or_default())
@@ -70,181 +79,318 @@ pub struct Param<'a> {
     pub first_reading: bool,
 }
 
+/// What a byte is to the scanner.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Part {
-    Name,
-    Value,
+enum Class {
+    Plain,
+    Equals,
+    Ampersand,
+    Semicolon,
 }
 
-/// Scanner for one separator reading. See [`ParamScanner`].
-#[derive(Debug)]
-struct Reading {
-    split_on_semicolon: bool,
-    part: Part,
+fn class(byte: u8) -> Class {
+    match byte {
+        b'=' => Class::Equals,
+        b'&' => Class::Ampersand,
+        b';' => Class::Semicolon,
+        _ => Class::Plain,
+    }
+}
+
+/// Appends as much of `run` to `buffer` as keeps it within `limit` bytes, growing its
+/// allocation no further than `limit`; true when some of `run` did not fit.
+fn extend_within(buffer: &mut Vec<u8>, run: &[u8], limit: usize) -> bool {
+    let room = limit.saturating_sub(buffer.len());
+    let taken = run.get(..room).unwrap_or(run);
+    let needed = buffer.len() + taken.len();
+    if needed > buffer.capacity() {
+        let grown = buffer
+            .capacity()
+            .saturating_mul(2)
+            .clamp(needed, limit.max(needed));
+        buffer.reserve_exact(grown - buffer.len());
+    }
+    buffer.extend_from_slice(taken);
+    run.len() > room
+}
+
+/// `bytes` within `limit`, and whether it had to be cut.
+fn within(bytes: &[u8], limit: usize) -> (&[u8], bool) {
+    match bytes.get(..limit) {
+        Some(kept) if bytes.len() > limit => (kept, true),
+        _ => (bytes, false),
+    }
+}
+
+/// One pair being read: its name, then, for a recognised name, its value. The bytes of the
+/// current chunk are looked at where they are; only what a pair still needs when the chunk
+/// ends (its name so far, or its value so far when the name is recognised) is copied here.
+#[derive(Debug, Default)]
+struct Pair {
+    /// `Version` is not read (a check needs no version).
+    skip_versions: bool,
+    in_value: bool,
+    /// The name so far, from earlier chunks (or before a `;`).
     name: Vec<u8>,
     kind: Option<ParamKind>,
     /// The name was recognised decoded once.
     name_first: bool,
+    /// The value so far, from earlier chunks (or before a `;`).
     value: Vec<u8>,
     value_cut: bool,
-    /// The current pair began after a `;`.
-    after_semicolon: bool,
 }
 
-impl Reading {
-    fn new(split_on_semicolon: bool) -> Self {
-        Reading {
-            split_on_semicolon,
-            part: Part::Name,
-            name: Vec::new(),
-            kind: None,
-            name_first: false,
-            value: Vec::new(),
-            value_cut: false,
-            after_semicolon: false,
-        }
-    }
-
-    fn is_separator(&self, byte: u8) -> bool {
-        byte == b'&' || (self.split_on_semicolon && byte == b';')
-    }
-
-    fn feed(&mut self, chunk: &[u8], out: &mut dyn FnMut(Param<'_>)) {
-        let mut rest = chunk;
-        while !rest.is_empty() {
-            let stop = rest
-                .iter()
-                .position(|&b| self.is_separator(b) || (self.part == Part::Name && b == b'='));
-            let (run, next) = match stop.and_then(|at| rest.split_at_checked(at)) {
-                Some((run, tail)) => (run, tail.split_first().map(|(&b, after)| (b, after))),
-                None => (rest, None),
-            };
-            self.take(run);
-            match next {
-                Some((b'=', after)) if self.part == Part::Name => {
-                    self.end_name();
-                    rest = after;
-                }
-                Some((separator, after)) => {
-                    self.end_pair(Some(separator), out);
-                    rest = after;
-                }
-                None => break,
-            }
-        }
-    }
-
+impl Pair {
+    /// Keeps a run of bytes of the current part, as far as the pair needs it.
     fn take(&mut self, run: &[u8]) {
-        match self.part {
-            Part::Name => {
-                let room = MAX_NAME.saturating_sub(self.name.len());
-                self.name.extend_from_slice(run.get(..room).unwrap_or(run));
-            }
-            Part::Value => {
-                if self.kind.is_none() {
-                    return;
-                }
-                let room = MAX_VALUE.saturating_sub(self.value.len());
-                if run.len() > room {
-                    self.value_cut = true;
-                }
-                self.value.extend_from_slice(run.get(..room).unwrap_or(run));
+        if run.is_empty() {
+        } else if !self.in_value {
+            extend_within(&mut self.name, run, MAX_NAME);
+        } else if self.kind.is_some() && extend_within(&mut self.value, run, MAX_VALUE) {
+            self.value_cut = true;
+        }
+    }
+
+    /// The name ends at an `=`, with `tail` its last bytes: recognise it.
+    #[inline]
+    fn end_name(&mut self, tail: &[u8]) {
+        let name = if self.name.is_empty() {
+            within(tail, MAX_NAME).0
+        } else {
+            extend_within(&mut self.name, tail, MAX_NAME);
+            &self.name
+        };
+        (self.kind, self.name_first) = recognise(name, self.skip_versions);
+        self.in_value = true;
+    }
+
+    /// The pair ends, with `tail` its last bytes: reports it when its name is recognised. A
+    /// name without `=` is a parameter with an empty value, as form decoders read it.
+    #[inline]
+    fn end(&mut self, tail: &[u8], out: &mut dyn FnMut(Param<'_>)) {
+        if self.in_value {
+            let Some(kind) = self.kind else {
+                return;
+            };
+            let (value, cut) = if self.value.is_empty() {
+                within(tail, MAX_VALUE)
+            } else {
+                let cut = extend_within(&mut self.value, tail, MAX_VALUE);
+                (self.value.as_slice(), cut)
+            };
+            report(kind, self.name_first, value, self.value_cut || cut, out);
+        } else {
+            let name = if self.name.is_empty() {
+                within(tail, MAX_NAME).0
+            } else {
+                extend_within(&mut self.name, tail, MAX_NAME);
+                &self.name
+            };
+            if let (Some(kind), name_first) = recognise(name, self.skip_versions) {
+                report(kind, name_first, &[], false, out);
             }
         }
     }
 
-    fn end_name(&mut self) {
-        self.part = Part::Value;
-        self.kind = None;
-        if !percent::needs_decoding(&self.name) {
-            // The common case: a plain name has one reading, read without copying it.
-            self.kind = classify(&self.name);
-            self.name_first = true;
-            return;
-        }
-        for (round, reading) in percent::readings(&self.name).iter().enumerate() {
-            if let Some(kind) = classify(reading) {
-                self.kind = Some(kind);
-                self.name_first = round == 0;
-                break;
-            }
+    #[inline]
+    fn clear(&mut self) {
+        self.in_value = false;
+        self.name.clear();
+        if self.kind.is_some() {
+            self.kind = None;
+            self.name_first = false;
+            self.value.clear();
+            self.value_cut = false;
         }
     }
 
-    /// Ends the current pair at `separator` (`None` at the end of the input). The `;`
-    /// reading reports only pairs a `;` bounds: the others are the `&` reading's too. A name
-    /// without `=` is a parameter with an empty value, as form decoders read it.
-    fn end_pair(&mut self, separator: Option<u8>, out: &mut dyn FnMut(Param<'_>)) {
-        let by_semicolon = self.after_semicolon || separator == Some(b';');
-        self.after_semicolon = separator == Some(b';');
-        if self.part == Part::Name && !self.name.is_empty() {
-            self.end_name();
-        }
-        if self.part == Part::Value && (!self.split_on_semicolon || by_semicolon) {
-            if let Some(kind) = self.kind {
-                if !percent::needs_decoding(&self.value) {
-                    // The common case: a plain value is its one reading, passed without copying.
-                    out(Param {
-                        kind,
-                        value: &self.value,
-                        cut: self.value_cut,
-                        first_reading: self.name_first,
-                    });
-                } else {
-                    for (round, reading) in percent::readings(&self.value).iter().enumerate() {
-                        out(Param {
-                            kind,
-                            value: reading,
-                            cut: self.value_cut,
-                            first_reading: self.name_first && round == 0,
-                        });
+    fn heap_bytes(&self) -> usize {
+        self.name.capacity() + self.value.capacity()
+    }
+}
+
+/// A raw name too short to be any recognised name, with no `%` to decode: the common case of
+/// a name that needs no further look.
+#[inline]
+fn cannot_be_a_name(name: &[u8]) -> bool {
+    name.len() < SHORTEST_NAME && !name.contains(&b'%')
+}
+
+/// Recognises a complete raw name, decoded once and again while `%XX` remains; says whether
+/// it was recognised decoded once.
+#[inline]
+fn recognise(name: &[u8], skip_versions: bool) -> (Option<ParamKind>, bool) {
+    if cannot_be_a_name(name) {
+        return (None, false);
+    }
+    let recognised = match classify(name) {
+        // A raw name that reads as a known one needs no decoding: no known name holds `%`
+        // or `+`.
+        Some(kind) => (Some(kind), true),
+        None if !percent::needs_decoding(name) => (None, false),
+        None => {
+            let mut found = (None, false);
+            percent::for_each_reading(name, &mut |round, reading| {
+                if found.0.is_none() {
+                    if let Some(kind) = classify(reading) {
+                        found = (Some(kind), round == 0);
                     }
                 }
-            }
+            });
+            found
         }
-        self.part = Part::Name;
-        self.name.clear();
-        self.kind = None;
-        self.name_first = false;
-        self.value.clear();
-        self.value_cut = false;
+    };
+    match recognised {
+        (Some(ParamKind::Version), _) if skip_versions => (None, false),
+        recognised => recognised,
     }
+}
+
+/// Passes a recognised parameter's value under each of its readings.
+fn report(
+    kind: ParamKind,
+    name_first: bool,
+    value: &[u8],
+    cut: bool,
+    out: &mut dyn FnMut(Param<'_>),
+) {
+    if !percent::needs_decoding(value) {
+        // The common case: a plain value is its one reading, passed without copying.
+        out(Param {
+            kind,
+            value,
+            cut,
+            first_reading: name_first,
+        });
+        return;
+    }
+    percent::for_each_reading(value, &mut |round, reading| {
+        out(Param {
+            kind,
+            value: reading,
+            cut,
+            first_reading: name_first && round == 0,
+        })
+    });
 }
 
 /// Streaming scanner over a parameter list, reporting every recognised parameter under both
 /// separator readings (`&` only, and `&` or `;`). Feed chunks with [`ParamScanner::feed`] and
 /// call [`ParamScanner::finish`] at the end of the input.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct ParamScanner {
-    readings: [Reading; 2],
-}
-
-impl Default for ParamScanner {
-    fn default() -> Self {
-        Self::new()
-    }
+    /// The pair of the `&` reading, where `;` is part of names and values.
+    pair: Pair,
+    /// The `;` reading's own pair, once a `;` has split the `&` reading's current pair (a
+    /// pair bounded by a `;`: reported however it ends); `None` while both readings hold the
+    /// same pair.
+    split: Option<Pair>,
 }
 
 impl ParamScanner {
     pub fn new() -> Self {
+        ParamScanner::default()
+    }
+
+    /// A scanner that does not read `Version` (the decision needs no version).
+    pub fn without_versions() -> Self {
         ParamScanner {
-            readings: [Reading::new(false), Reading::new(true)],
+            pair: Pair {
+                skip_versions: true,
+                ..Pair::default()
+            },
+            split: None,
         }
     }
 
     /// Scans the next chunk; every parameter completed inside it is passed to `out`.
     pub fn feed(&mut self, chunk: &[u8], out: &mut dyn FnMut(Param<'_>)) {
-        for reading in &mut self.readings {
-            reading.feed(chunk, out);
+        // The current part (name or value) of the `&` reading's pair from `from` on, and of
+        // the `;` reading's own pair from `split_from` on, are read where they are: copied only
+        // when the chunk ends (or, for the `&` pair, at a `;`).
+        let mut from = 0;
+        let mut split_from = 0;
+        let bytes = |start: usize, end: usize| chunk.get(start..end).unwrap_or_default();
+        for (at, &byte) in chunk.iter().enumerate() {
+            let class = class(byte);
+            if class == Class::Plain {
+                continue;
+            }
+            match class {
+                Class::Plain => {}
+                Class::Equals => {
+                    if !self.pair.in_value {
+                        let tail = bytes(from, at);
+                        if self.pair.name.is_empty() && cannot_be_a_name(tail) {
+                            self.pair.in_value = true;
+                        } else {
+                            self.pair.end_name(tail);
+                        }
+                        from = at + 1;
+                    }
+                    if let Some(split) = &mut self.split {
+                        if !split.in_value {
+                            split.end_name(bytes(split_from, at));
+                            split_from = at + 1;
+                        }
+                    }
+                }
+                Class::Ampersand => {
+                    if let Some(mut split) = self.split.take() {
+                        split.end(bytes(split_from, at), out);
+                    }
+                    let tail = bytes(from, at);
+                    let named = if self.pair.in_value {
+                        self.pair.kind.is_some()
+                    } else {
+                        !self.pair.name.is_empty() || !cannot_be_a_name(tail)
+                    };
+                    if named {
+                        self.pair.end(tail, out);
+                    }
+                    self.pair.clear();
+                    from = at + 1;
+                }
+                Class::Semicolon => {
+                    // The `;` reading's pair ends here: the `&` reading's pair so far, or its
+                    // own since the last `;`. To the `&` reading the `;` is one more byte.
+                    match &mut self.split {
+                        Some(split) => {
+                            split.end(bytes(split_from, at), out);
+                            split.clear();
+                        }
+                        None => {
+                            self.pair.take(bytes(from, at));
+                            from = at;
+                            self.pair.end(&[], out);
+                            self.split = Some(Pair {
+                                skip_versions: self.pair.skip_versions,
+                                ..Pair::default()
+                            });
+                        }
+                    }
+                    split_from = at + 1;
+                }
+            }
+        }
+        self.pair.take(bytes(from, chunk.len()));
+        if let Some(split) = &mut self.split {
+            split.take(bytes(split_from, chunk.len()));
         }
     }
 
     /// Ends the input, reporting the last parameter.
     pub fn finish(&mut self, out: &mut dyn FnMut(Param<'_>)) {
-        for reading in &mut self.readings {
-            reading.end_pair(None, out);
-            reading.after_semicolon = false;
+        if let Some(mut split) = self.split.take() {
+            split.end(&[], out);
         }
+        self.pair.end(&[], out);
+        self.pair.clear();
+    }
+
+    /// Bytes the scanner holds on the heap.
+    pub fn heap_bytes(&self) -> usize {
+        self.pair.heap_bytes() + self.split.as_ref().map_or(0, Pair::heap_bytes)
     }
 
     /// Scans a whole parameter list at once.

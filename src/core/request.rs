@@ -66,57 +66,6 @@ impl Source {
     }
 }
 
-/// A value and where it was found.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Found {
-    pub value: Vec<u8>,
-    pub source: Source,
-    /// The raw value was longer than the scanner keeps and was cut.
-    pub cut: bool,
-}
-
-/// Everything read from a request so far.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Evidence {
-    /// AccessKey IDs as read (as given and trimmed).
-    pub keys: Vec<Found>,
-    /// Other readings of them, also checked: tokens of the values, decoded header values.
-    pub other_key_readings: Vec<Found>,
-    pub actions: Vec<Found>,
-    pub versions: Vec<Found>,
-    /// `Format=XML` was asked for.
-    pub xml: bool,
-    /// Normalised `:authority` / `Host` values.
-    pub hosts: Vec<String>,
-}
-
-fn push_unique(list: &mut Vec<Found>, value: &[u8], source: Source, cut: bool) {
-    if !list.iter().any(|f| f.value == value) {
-        list.push(Found {
-            value: value.to_vec(),
-            source,
-            cut,
-        });
-    }
-}
-
-/// Records a key reading: with the keys as read, or with the other readings unless it is
-/// already a key as read.
-fn push_key(
-    keys: &mut Vec<Found>,
-    others: &mut Vec<Found>,
-    value: &[u8],
-    source: Source,
-    cut: bool,
-    other: bool,
-) {
-    if !other {
-        push_unique(keys, value, source, cut);
-    } else if !keys.iter().any(|f| f.value == value) {
-        push_unique(others, value, source, cut);
-    }
-}
-
 /// True for the bytes an AccessKey ID is made of: ASCII letters, digits and `.`.
 fn is_key_byte(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || byte == b'.'
@@ -124,10 +73,19 @@ fn is_key_byte(byte: u8) -> bool {
 
 /// Every run of ASCII letters, digits and `.` in a value.
 fn key_tokens(value: &[u8], out: &mut dyn FnMut(&[u8])) {
-    for token in value.split(|&b| !is_key_byte(b)) {
-        if !token.is_empty() {
-            out(token);
+    let mut start = None;
+    for (at, &byte) in value.iter().enumerate() {
+        match (is_key_byte(byte), start) {
+            (true, None) => start = Some(at),
+            (false, Some(from)) => {
+                out(value.get(from..at).unwrap_or_default());
+                start = None;
+            }
+            _ => {}
         }
+    }
+    if let Some(from) = start {
+        out(value.get(from..).unwrap_or_default());
     }
 }
 
@@ -251,108 +209,126 @@ fn header_readings(value: &[u8], out: &mut dyn FnMut(&[u8])) {
     }
 }
 
-impl Evidence {
-    /// Records one parameter read from the query or the body.
-    pub fn add_param(&mut self, param: Param<'_>, source: Source) {
-        let Evidence {
-            keys,
-            other_key_readings,
-            actions,
-            versions,
-            ..
-        } = self;
-        match param.kind {
-            ParamKind::AccessKeyId | ParamKind::Credential => {
-                let key = if param.kind == ParamKind::Credential {
-                    credential_key(param.value)
-                } else {
-                    param.value
-                };
-                key_readings(key, &mut |k, other| {
-                    push_key(keys, other_key_readings, k, source, param.cut, other)
-                })
-            }
-            ParamKind::Action => {
-                if !param.value.is_empty() {
-                    push_unique(actions, param.value, source, param.cut);
-                }
-            }
-            ParamKind::Version => push_unique(versions, param.value, source, param.cut),
-            ParamKind::Format => {
-                if param.value.eq_ignore_ascii_case(b"xml") {
-                    self.xml = true;
-                }
-            }
-        }
-    }
+/// One thing read from a request, other than its hosts: a key reading, an action, a version,
+/// or that the reply is asked for in XML. Handed to a sink as it is read, never stored here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Item<'a> {
+    /// An AccessKey ID reading and how it was read.
+    Key(&'a [u8], Candidate),
+    /// An action value (never empty); `cut`: the raw value was cut short by the scanner.
+    Action {
+        value: &'a [u8],
+        source: Source,
+        cut: bool,
+    },
+    Version {
+        value: &'a [u8],
+        source: Source,
+        cut: bool,
+    },
+    /// `Format=XML` was asked for.
+    Xml,
+}
 
-    /// Reads everything akguard uses from the headers and the query string.
-    pub fn read_head(&mut self, headers: &[impl HeaderField]) {
-        let Evidence {
-            keys,
-            other_key_readings,
-            actions,
-            versions,
-            hosts,
-            ..
-        } = self;
-        key_candidates_in_head(headers, &mut |key, c| {
-            push_key(keys, other_key_readings, key, c.source, c.cut, c.other)
-        });
-        for field in headers {
-            let (name, value) = (field.name(), field.value());
-            if is_header(name, "x-acs-action") {
-                header_readings(value, &mut |a| {
-                    if !a.is_empty() {
-                        push_unique(actions, a, Source::ActionHeader, false)
-                    }
-                });
-            } else if is_header(name, "x-acs-version") {
-                header_readings(value, &mut |v| {
-                    push_unique(versions, v, Source::VersionHeader, false)
-                });
-            } else if name == ":authority" || is_header(name, "host") {
-                // Envoy joins repeated `Host` headers with commas: each part is a host too.
-                header_readings(value, &mut |v| {
-                    let host = normalize_host(v);
-                    if !hosts.contains(&host) && (hosts.is_empty() || !host.is_empty()) {
-                        hosts.push(host);
-                    }
+/// Passes what one parameter read from the query or the body says: every reading of an
+/// AccessKey ID, an action, a version, the reply format.
+pub fn param_items(param: Param<'_>, source: Source, out: &mut dyn FnMut(Item<'_>)) {
+    match param.kind {
+        ParamKind::AccessKeyId | ParamKind::Credential => {
+            let key = if param.kind == ParamKind::Credential {
+                credential_key(param.value)
+            } else {
+                param.value
+            };
+            key_readings(key, &mut |k, other| {
+                out(Item::Key(
+                    k,
+                    Candidate {
+                        source,
+                        cut: param.cut,
+                        other,
+                    },
+                ))
+            })
+        }
+        ParamKind::Action => {
+            if !param.value.is_empty() {
+                out(Item::Action {
+                    value: param.value,
+                    source,
+                    cut: param.cut,
                 });
             }
         }
-        for field in headers {
-            if field.name() == ":path" {
-                if let Some(query) = query_of(field.value()) {
-                    ParamScanner::scan_all(query, &mut |p| {
-                        if !matches!(p.kind, ParamKind::AccessKeyId | ParamKind::Credential) {
-                            self.add_param(p, Source::Query)
-                        }
-                    });
-                }
+        ParamKind::Version => out(Item::Version {
+            value: param.value,
+            source,
+            cut: param.cut,
+        }),
+        ParamKind::Format => {
+            if param.value.eq_ignore_ascii_case(b"xml") {
+                out(Item::Xml);
             }
         }
     }
 }
 
-/// True when the request's body may carry parameters: its content type is form-encoded
-/// (any case, any parameters, any of several `content-type` headers), missing or empty.
-pub fn body_may_carry_params(headers: &[impl HeaderField]) -> bool {
-    let mut saw_content_type = false;
+/// Passes everything but the keys that the headers and the query string say: the
+/// `x-acs-action` and `x-acs-version` headers (whole and split on commas), then the query's
+/// actions, versions and format. The keys of the head come from [`key_candidates_in_head`].
+pub fn head_items(headers: &[impl HeaderField], out: &mut dyn FnMut(Item<'_>)) {
     for field in headers {
         let (name, value) = (field.name(), field.value());
-        if is_header(name, "content-type") {
-            saw_content_type |= value.iter().any(|b| !b.is_ascii_whitespace());
-            let form = b"x-www-form-urlencoded";
-            if value
-                .windows(form.len())
-                .any(|w| w.eq_ignore_ascii_case(form))
-            {
-                return true;
+        if is_header(name, "x-acs-action") {
+            header_readings(value, &mut |a| {
+                if !a.is_empty() {
+                    out(Item::Action {
+                        value: a,
+                        source: Source::ActionHeader,
+                        cut: false,
+                    })
+                }
+            });
+        } else if is_header(name, "x-acs-version") {
+            header_readings(value, &mut |v| {
+                out(Item::Version {
+                    value: v,
+                    source: Source::VersionHeader,
+                    cut: false,
+                })
+            });
+        }
+    }
+    for field in headers {
+        if field.name() == ":path" {
+            if let Some(query) = query_of(field.value()) {
+                ParamScanner::scan_all(query, &mut |p| {
+                    if !matches!(p.kind, ParamKind::AccessKeyId | ParamKind::Credential) {
+                        param_items(p, Source::Query, out)
+                    }
+                });
             }
         }
     }
-    !saw_content_type
+}
+
+/// Passes every host the request names, normalised: each `:authority` and `Host` value, whole
+/// and, since Envoy joins repeated `Host` headers with commas, each comma-separated part. An
+/// empty host is passed only as the first.
+pub fn hosts_in(headers: &[impl HeaderField], out: &mut dyn FnMut(&str)) {
+    let mut first = true;
+    for field in headers {
+        let (name, value) = (field.name(), field.value());
+        if name == ":authority" || is_header(name, "host") {
+            header_readings(value, &mut |v| {
+                let host = normalize_host(v);
+                if first || !host.is_empty() {
+                    first = false;
+                    out(&host);
+                }
+            });
+        }
+    }
 }
 
 /// The first value of a header, by name (any case).
@@ -363,14 +339,20 @@ pub fn header<'h>(headers: &'h [impl HeaderField], wanted: &str) -> Option<&'h [
         .map(HeaderField::value)
 }
 
+/// Owned headers from `(name, value)` text pairs, for tests.
+#[cfg(test)]
+pub fn headers_of(list: &[(&str, &str)]) -> Vec<Header> {
+    list.iter()
+        .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn headers(list: &[(&str, &str)]) -> Vec<Header> {
-        list.iter()
-            .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
-            .collect()
+        headers_of(list)
     }
 
     fn head_keys(list: &[(&str, &str)]) -> Vec<(String, Source)> {
@@ -518,76 +500,90 @@ mod tests {
 
     #[test]
     fn reads_actions_versions_format_and_hosts() {
-        let mut ev = Evidence::default();
-        ev.read_head(&headers(&[
+        let list = headers(&[
             (":authority", "ECS.cn-hangzhou.aliyuncs.com:443"),
-            ("host", "ecs.aliyuncs.com."),
+            ("host", "ecs.aliyuncs.com., ,x.example"),
             (
                 ":path",
-                "/?Action=DescribeRegions&Format=xml&Version=2014-05-26&Action=RunInstances",
+                "/?Action=DescribeRegions&Format=xml&Version=2014-05-26&Action=RunInstances&AccessKeyId=LTAIk",
             ),
             ("x-acs-action", "StartInstance, DeleteImage"),
             ("x-acs-version", "2014-05-26"),
-        ]));
-        let actions: Vec<&[u8]> = ev.actions.iter().map(|f| f.value.as_slice()).collect();
+        ]);
+        let mut actions = Vec::new();
+        let mut versions = Vec::new();
+        let mut xml = false;
+        head_items(&list, &mut |item| match item {
+            Item::Action { value, source, cut } => {
+                assert!(!cut);
+                actions.push((String::from_utf8_lossy(value).into_owned(), source))
+            }
+            Item::Version { value, .. } => versions.push(value.to_vec()),
+            Item::Xml => xml = true,
+            Item::Key(..) => panic!("keys of the head come from key_candidates_in_head"),
+        });
+        use Source::*;
         assert_eq!(
             actions,
             [
-                &b"StartInstance, DeleteImage"[..],
-                b"StartInstance",
-                b"DeleteImage",
-                b"DescribeRegions",
-                b"RunInstances"
+                ("StartInstance, DeleteImage".to_string(), ActionHeader),
+                ("StartInstance".into(), ActionHeader),
+                ("DeleteImage".into(), ActionHeader),
+                ("DescribeRegions".into(), Query),
+                ("RunInstances".into(), Query),
             ]
         );
-        assert_eq!(ev.versions.len(), 1);
-        assert!(ev.xml);
+        assert_eq!(versions, [b"2014-05-26".to_vec(), b"2014-05-26".to_vec()]);
+        assert!(xml);
+        let mut hosts = Vec::new();
+        hosts_in(&list, &mut |h| hosts.push(h.to_string()));
         assert_eq!(
-            ev.hosts,
-            ["ecs.cn-hangzhou.aliyuncs.com", "ecs.aliyuncs.com"]
+            hosts,
+            [
+                "ecs.cn-hangzhou.aliyuncs.com",
+                "ecs.aliyuncs.com., ,x.example",
+                "ecs.aliyuncs.com",
+                "x.example"
+            ]
         );
+        let mut hosts = Vec::new();
+        hosts_in(&headers(&[("host", ",ecs.aliyuncs.com")]), &mut |h| {
+            hosts.push(h.to_string())
+        });
+        assert_eq!(hosts, [",ecs.aliyuncs.com", "ecs.aliyuncs.com"]);
     }
 
     #[test]
-    fn form_bodies_are_recognised() {
-        let cases: &[(&[(&str, &str)], bool)] = &[
-            (
-                &[("content-type", "application/x-www-form-urlencoded")],
-                true,
-            ),
-            (
-                &[(
-                    "Content-Type",
-                    "Application/X-WWW-Form-Urlencoded; charset=UTF-8",
-                )],
-                true,
-            ),
-            (
-                &[
-                    ("content-type", "application/json"),
-                    ("content-type", "application/x-www-form-urlencoded"),
-                ],
-                true,
-            ),
-            (
-                &[("content-type", "application/json; charset=utf-8")],
-                false,
-            ),
-            (&[("content-type", "application/octet-stream")], false),
-            (&[(":path", "/")], true),
-            (&[("content-type", "")], true),
-            (&[("content-type", " \t")], true),
-            (
-                &[("content-type", ""), ("content-type", "text/plain")],
-                false,
-            ),
-        ];
-        for (list, want) in cases {
-            assert_eq!(
-                body_may_carry_params(&headers(list)),
-                *want,
-                "headers {list:?}"
-            );
-        }
+    fn body_parameters_become_items() {
+        let mut got = Vec::new();
+        ParamScanner::scan_all(
+            b"AccessKeyId=%22LTAIk%22&Action=RunInstances&Action=&Version=1&Format=XML",
+            &mut |p| {
+                param_items(p, Source::Body, &mut |item| {
+                    got.push(match item {
+                        Item::Key(k, c) => {
+                            format!("key {} other={}", String::from_utf8_lossy(k), c.other)
+                        }
+                        Item::Action { value, .. } => {
+                            format!("action {}", String::from_utf8_lossy(value))
+                        }
+                        Item::Version { value, .. } => {
+                            format!("version {}", String::from_utf8_lossy(value))
+                        }
+                        Item::Xml => "xml".into(),
+                    });
+                })
+            },
+        );
+        assert_eq!(
+            got,
+            [
+                "key \"LTAIk\" other=false",
+                "key LTAIk other=true",
+                "action RunInstances",
+                "version 1",
+                "xml"
+            ]
+        );
     }
 }

@@ -133,8 +133,9 @@ impl HttpContext for AkguardHttp {
         };
         let policy = Rc::clone(&self.policy);
         let policy = rules::chosen(&policy, self.rule);
-        let limit = policy.max_body_bytes + 1;
-        let wanted = body_size.min(limit).saturating_sub(self.body_read);
+        let wanted = body_size
+            .saturating_sub(self.body_read)
+            .min(check.body_bytes_wanted(policy));
         let chunk = if wanted > 0 {
             self.get_http_request_body(self.body_read, wanted)
                 .unwrap_or_default()

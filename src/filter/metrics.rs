@@ -23,6 +23,7 @@ pub struct Metrics {
     body_too_large: Option<u32>,
     config_rejected: Option<u32>,
     keys_loaded: Option<u32>,
+    vm_memory_bytes: Option<u32>,
 }
 
 /// A counter of [`Metrics`].
@@ -50,6 +51,7 @@ impl Metrics {
             body_too_large: define(MetricType::Counter, "akguard.body_too_large"),
             config_rejected: define(MetricType::Counter, "akguard.config_rejected"),
             keys_loaded: define(MetricType::Gauge, "akguard.keys_loaded"),
+            vm_memory_bytes: define(MetricType::Gauge, "akguard.vm_memory_bytes"),
         }
     }
 
@@ -77,6 +79,14 @@ impl Metrics {
         };
         if let Some(id) = id {
             let _ = hostcalls::increment_metric(id, 1);
+        }
+    }
+
+    /// Records the size of this VM's linear memory (which never shrinks: its high-water mark).
+    pub fn record_vm_memory(&self) {
+        if let Some(id) = self.vm_memory_bytes {
+            let pages = core::arch::wasm32::memory_size(0) as u64;
+            let _ = hostcalls::record_metric(id, pages * 65_536);
         }
     }
 

@@ -66,6 +66,7 @@ impl RootContext for AkguardRoot {
                 };
                 info!("akguard configuration accepted: {}{rules}", p.summary());
                 self.metrics.set_keys_loaded(p.keys.len());
+                self.metrics.record_vm_memory();
                 self.set_tick_period(FLUSH_PERIOD);
                 self.policy = Rc::new(loaded.policy);
                 self.seed = self
@@ -85,6 +86,7 @@ impl RootContext for AkguardRoot {
 
     fn on_tick(&mut self) {
         self.metrics.flush();
+        self.metrics.record_vm_memory();
     }
 
     fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {

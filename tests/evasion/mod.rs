@@ -11,12 +11,14 @@
 //! head gives none. Fields:
 //! - `expect: deny <rule>` or `expect: allow`: the verdict with `{KEY}` = the leaked key;
 //! - `key: <leaked> <clean>`: the keys put in `{KEY}` (default [`LEAKED`] and [`CLEAN`]);
+//! - `twin: deny <rule>`: the clean twin is denied too, by a fail-safe rule that does not
+//!   depend on the key (a value cut short, a bound reached), instead of allowed;
 //! - `config: <json>`: replaces [`DEFAULT_CONFIG`];
 //! - `envoy: rejects`: Envoy itself answers such a request `400` (both variants) before any
 //!   filter sees it; the other runners run the case as usual.
 //!
 //! Every case runs twice: as written with the leaked key, and as its clean twin with the clean
-//! key, which must be allowed. Escapes in head and body: `\xNN` (a byte), `\\` (a backslash),
+//! key, which must be allowed unless the case says otherwise (`twin:`). Escapes in head and body: `\xNN` (a byte), `\\` (a backslash),
 //! `{REPEAT:n:text}` (`text` n times); `{KEY%}` is the key with every byte percent-encoded,
 //! `{KEY%25}` the same encoded twice; `{CLEAN}` is always [`CLEAN`].
 
@@ -54,6 +56,9 @@ pub struct Case {
     pub file: String,
     pub name: String,
     pub expect: Expect,
+    /// What the clean twin expects: allowed, unless a fail-safe rule denies it whatever the
+    /// key.
+    pub twin: Expect,
     pub leaked_key: String,
     pub clean_key: String,
     pub config: Option<String>,
@@ -145,7 +150,7 @@ impl Case {
     pub fn expected(&self, variant: Variant) -> Expect {
         match variant {
             Variant::Evasion => self.expect.clone(),
-            Variant::Twin => Expect::Allow,
+            Variant::Twin => self.twin.clone(),
         }
     }
 
@@ -184,6 +189,7 @@ fn parse_file(file: &str, text: &str) -> Vec<Case> {
             file: file.to_string(),
             name: name.trim().to_string(),
             expect: Expect::Allow,
+            twin: Expect::Allow,
             leaked_key: LEAKED.to_string(),
             clean_key: CLEAN.to_string(),
             config: None,
@@ -220,6 +226,12 @@ fn parse_file(file: &str, text: &str) -> Vec<Case> {
                             && case.leaked_key != case.clean_key,
                         "{file}: case {name:?}: the twin's key differs and has the same length"
                     );
+                }
+                "twin" => {
+                    case.twin = match value.split_once(' ') {
+                        Some(("deny", rule)) => Expect::Deny(rule.trim().to_string()),
+                        _ => panic!("{file}: case {name:?}: bad twin {value:?} (deny <rule>)"),
+                    }
                 }
                 "config" => case.config = Some(value.to_string()),
                 "envoy" if value == "rejects" => case.envoy_rejects = true,

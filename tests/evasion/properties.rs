@@ -7,10 +7,11 @@
 use super::reference::{core_all_readings, disagreement};
 use super::wire;
 use akguard::core::authorization::keys_in;
+use akguard::core::body_kind::{body_kind, BodyKind};
 use akguard::core::check::{RequestCheck, Step};
 use akguard::core::config::{self, Policy};
 use akguard::core::endpoints::normalize_host;
-use akguard::core::request::{body_may_carry_params, keys_in_head, Evidence};
+use akguard::core::request::{head_items, hosts_in, keys_in_head};
 
 /// The policy the request target checks against: the evasion suite's leaked keys.
 pub fn policy() -> Option<Policy> {
@@ -77,7 +78,7 @@ pub fn plainly_leaked_listed_call(
             _ => {}
         }
     }
-    if body_may_carry_params(headers) {
+    if body_kind(headers) == BodyKind::Form {
         lists.push(body);
     }
     for list in lists {
@@ -106,9 +107,9 @@ pub fn check_request(data: &[u8]) -> Result<(), String> {
     };
     let headers = request.headers();
     keys_in_head(&headers, &mut |_, _| {});
-    let mut evidence = Evidence::default();
-    evidence.read_head(&headers);
-    let _ = body_may_carry_params(&headers);
+    head_items(&headers, &mut |_| {});
+    hosts_in(&headers, &mut |_| {});
+    let _ = body_kind(&headers);
     let body = request.body.as_slice();
     let whole: Vec<&[u8]> = if body.is_empty() { vec![] } else { vec![body] };
     let want = verdict(&policy, &headers, &whole);
