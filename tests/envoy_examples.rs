@@ -24,9 +24,42 @@ fn yaml(path: &std::path::Path) -> Value {
     serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// The operator's certificate files an example names (`envoy --mode validate` loads them),
+/// and test-made files to put in their place.
+const GATEWAY_CERTIFICATE: &str = "/etc/akguard/egress-tls/aliyuncs.crt";
+const GATEWAY_KEY: &str = "/etc/akguard/egress-tls/aliyuncs.key";
+
+/// `path`, or a copy in `dir` with the operator's certificate paths replaced by test-made
+/// files (made once, in `dir`).
+fn with_test_certificates(path: &std::path::Path, dir: &std::path::Path) -> PathBuf {
+    let text = fs::read_to_string(path).unwrap();
+    if !text.contains(GATEWAY_CERTIFICATE) {
+        return path.to_path_buf();
+    }
+    let certs = dir.join("certs");
+    if !certs.join("gateway.pem").is_file() {
+        let made = std::process::Command::new("bash")
+            .arg(repo_root().join("tests/egress/make-certs.sh"))
+            .arg(&certs)
+            .status()
+            .unwrap();
+        assert!(made.success(), "make-certs.sh failed");
+    }
+    let placed = text
+        .replace(
+            GATEWAY_CERTIFICATE,
+            &certs.join("gateway.pem").to_string_lossy(),
+        )
+        .replace(GATEWAY_KEY, &certs.join("gateway.key").to_string_lossy());
+    let copy = dir.join(path.file_name().unwrap());
+    fs::write(&copy, placed).unwrap();
+    copy
+}
+
 #[test]
 fn every_envoy_configuration_in_examples_validates() {
     module_path();
+    let dir = Envoy::prepare_dir("validate-examples");
     let mut validated = Vec::new();
     for entry in fs::read_dir(examples()).unwrap() {
         let path = entry.unwrap().path();
@@ -36,12 +69,21 @@ fn every_envoy_configuration_in_examples_validates() {
         if yaml(&path).get("static_resources").is_none() {
             continue;
         }
-        let (ok, output) = validate(&path);
+        let (ok, output) = validate(&with_test_certificates(&path, &dir));
         assert!(ok, "{} does not validate:\n{output}", path.display());
         validated.push(path.file_name().unwrap().to_string_lossy().into_owned());
     }
     validated.sort();
-    assert_eq!(validated, ["envoy-demo.yaml", "envoy-ecds.yaml"]);
+    assert_eq!(
+        validated,
+        [
+            "envoy-demo.yaml",
+            "envoy-ecds.yaml",
+            "envoy-egress-intercept.yaml",
+            "envoy-egress-proxy.yaml"
+        ]
+    );
+    fs::remove_dir_all(dir).unwrap();
 
     // Validation runs akguard's configuration: a bad key fails it, naming the field.
     let demo = fs::read_to_string(examples().join("envoy-demo.yaml")).unwrap();

@@ -96,7 +96,8 @@ def high_risk_actions():
 
 
 class Envoy:
-    def __init__(self, name, config, concurrency, cpus=None, log_level="warning"):
+    def __init__(self, name, config, concurrency, cpus=None, log_level="warning", admin_port=ADMIN):
+        self.admin_port = admin_port
         self.path = WORK / f"{name}.json"
         self.path.write_text(json.dumps(config))
         self.log_path = WORK / f"{name}.log"
@@ -106,7 +107,7 @@ class Envoy:
         command = [envoy, "-c", str(self.path), "--concurrency", str(concurrency),
                    "--log-level", log_level, "--component-log-level", f"wasm:{WASM_LOG_LEVEL}",
                    "--log-format", "[%Y-%m-%d %T.%e][%l][%n] %v",
-                   "--base-id", str(os.getpid() % 10000)]
+                   "--base-id", str(os.getpid() % 10000 * 10 + admin_port % 10)]
         if cpus is not None:
             command = ["taskset", "-c", cpus] + command
         self.started = time.monotonic()
@@ -122,7 +123,7 @@ class Envoy:
                 sys.exit(f"envoy exited ({self.proc.returncode}); see {self.log_path}:\n"
                          + self.log_path.read_text()[-3000:])
             try:
-                if admin("/ready").strip() == "LIVE":
+                if admin("/ready", self.admin_port).strip() == "LIVE":
                     return time.monotonic() - self.started
             except OSError:
                 pass
@@ -200,10 +201,10 @@ def lua_script(name, request):
 UNITS = {"us": 1.0, "ms": 1000.0, "s": 1_000_000.0}
 
 
-def wrk(port, script, seconds, connections):
+def wrk(port, script, seconds, connections, scheme="http"):
     out = subprocess.run(
         ["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency",
-         "-s", str(script), f"http://127.0.0.1:{port}/"],
+         "-s", str(script), f"{scheme}://127.0.0.1:{port}/"],
         capture_output=True, text=True, check=True).stdout
     result = {"requests": int(re.search(r"(\d+) requests in", out).group(1)),
               "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}

@@ -176,10 +176,10 @@ impl Envoy {
         let listeners: Value = serde_json::from_str(&listeners).expect("/listeners JSON");
         for status in listeners["listener_statuses"].as_array().unwrap() {
             let name = status["name"].as_str().unwrap().to_string();
-            let port = status["local_address"]["socket_address"]["port_value"]
-                .as_u64()
-                .unwrap();
-            self.listeners.insert(name, port as u16);
+            // An internal listener has no port.
+            if let Some(port) = status["local_address"]["socket_address"]["port_value"].as_u64() {
+                self.listeners.insert(name, port as u16);
+            }
         }
     }
 
