@@ -28,10 +28,11 @@ ensure_target() {
   fi
 }
 
-# binaryen's wasm-opt (Debian package) shrinks the module by about 15 %; these features are
-# the ones rustc's wasm32-wasip1 output uses.
-WASM_OPT_FLAGS=(-O3 --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int
-  --enable-mutable-globals)
+# binaryen's wasm-opt (Debian package) shrinks the module by about 15 %, its -O3 passes
+# repeated until the module stops shrinking (--converge); these features are the ones rustc's
+# wasm32-wasip1 output uses.
+WASM_OPT_FLAGS=(-O3 --converge --enable-bulk-memory --enable-sign-ext
+  --enable-nontrapping-float-to-int --enable-mutable-globals)
 
 ensure_wasm_opt() {
   if ! command -v wasm-opt >/dev/null; then

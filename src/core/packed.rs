@@ -17,7 +17,7 @@
 //! `sha256:<hex>`), [`encode_entries_in_blocks`] the array; [`decode`] reads a block back,
 //! entry by entry.
 
-use super::config::{parse_key_entry, KeyEntry};
+use super::config::key_entry::{parse_key_entry, KeyEntry};
 use super::keyset::sha256;
 
 /// Bytes in one entry.

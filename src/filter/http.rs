@@ -53,7 +53,7 @@ impl AkguardHttp {
             route: route.as_deref(),
             service: service.as_deref(),
         };
-        self.rule = rules::select(&self.policy.rules, &target);
+        self.rule = self.policy.rule_for(&target);
     }
 
     fn note_leaked(&mut self, seen: bool) {
@@ -114,7 +114,7 @@ impl HttpContext for AkguardHttp {
         let headers = read.pairs();
         self.select_rule(&headers);
         let policy = Rc::clone(&self.policy);
-        let policy = rules::chosen(&policy, self.rule);
+        let policy = policy.chosen(self.rule);
         let started = RequestCheck::start(policy, &headers, end_of_stream);
         self.note_leaked(started.leaked_key_seen);
         self.check = started.check;
@@ -132,7 +132,7 @@ impl HttpContext for AkguardHttp {
             return Action::Continue;
         };
         let policy = Rc::clone(&self.policy);
-        let policy = rules::chosen(&policy, self.rule);
+        let policy = policy.chosen(self.rule);
         let wanted = body_size
             .saturating_sub(self.body_read)
             .min(check.body_bytes_wanted(policy));
@@ -154,7 +154,7 @@ impl HttpContext for AkguardHttp {
             return Action::Continue;
         };
         let policy = Rc::clone(&self.policy);
-        let step = check.finish(rules::chosen(&policy, self.rule));
+        let step = check.finish(policy.chosen(self.rule));
         self.note_leaked(check.leaked_key_seen());
         self.check = Some(check);
         self.act(step)

@@ -1,0 +1,94 @@
+//! What an accepted configuration is: the [`Policy`] a request is checked against, its
+//! per-route [`Rule`]s, and the limits fields are checked against.
+
+use super::super::catalog::Catalog;
+use super::super::endpoints::Endpoints;
+use super::super::keyset::KeySet;
+use super::super::rules::{Matcher, Target};
+
+/// Default `max_body_bytes`: 1 MiB, Envoy's default per-connection buffer limit.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1 << 20;
+/// Largest accepted `max_body_bytes`.
+pub const MAX_MAX_BODY_BYTES: usize = 64 << 20;
+/// Enforce denies; shadow decides, counts and logs, and lets the request pass.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Mode {
+    #[default]
+    Enforce,
+    Shadow,
+}
+
+impl Mode {
+    pub fn label(self) -> &'static str {
+        match self {
+            Mode::Enforce => "enforce",
+            Mode::Shadow => "shadow",
+        }
+    }
+}
+
+/// Everything a request is checked against.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    pub catalog: Catalog,
+    pub keys: KeySet,
+    pub mode: Mode,
+    pub deny_all_calls: bool,
+    pub endpoints: Endpoints,
+    pub max_body_bytes: usize,
+    /// Hold the request headers, not only the body, while a form body is read. Needs
+    /// Envoy's `allow_on_headers_stop_iteration: true` on the filter.
+    pub hold_headers: bool,
+    /// Number of `leaked_keys` and `leaked_keys_packed` entries given (before removing
+    /// duplicates).
+    pub keys_given: usize,
+    /// Number of operations added by `extra_operations`.
+    pub extra_operations: usize,
+    /// Per-route, per-host and per-service policies (`_rules_`), first match first.
+    pub rules: Vec<Rule>,
+}
+
+/// One `_rules_` entry: what it matches and its own policy.
+#[derive(Clone, Debug)]
+pub struct Rule {
+    pub matcher: Matcher,
+    pub policy: Policy,
+}
+
+impl Policy {
+    /// The index of the first rule matching the target, if any.
+    pub fn rule_for(&self, target: &Target<'_>) -> Option<usize> {
+        self.rules
+            .iter()
+            .position(|rule| rule.matcher.matches(target))
+    }
+
+    /// The policy of rule `index` (from [`Self::rule_for`]), else this policy itself.
+    pub fn chosen(&self, index: Option<usize>) -> &Policy {
+        index
+            .and_then(|i| self.rules.get(i))
+            .map_or(self, |rule| &rule.policy)
+    }
+
+    /// The policy's figures as `name=value` pairs, as the filter logs an accepted
+    /// configuration and `akguard validate` prints it.
+    pub fn summary(&self) -> String {
+        format!(
+            "leaked_keys={} (distinct {}) mode={} deny_all_calls={} extra_operations={} endpoints={} max_body_bytes={}",
+            self.keys_given,
+            self.keys.len(),
+            self.mode.label(),
+            self.deny_all_calls,
+            self.extra_operations,
+            self.endpoints.len(),
+            self.max_body_bytes
+        )
+    }
+}
+
+/// An accepted configuration and its warnings.
+#[derive(Debug)]
+pub struct Loaded {
+    pub policy: Policy,
+    pub warnings: Vec<String>,
+}

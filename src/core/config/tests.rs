@@ -1,0 +1,401 @@
+//! The loader's behaviour as a whole: what each field accepts and rejects, and with which
+//! path and problem.
+
+use super::*;
+use std::io::{self, Read};
+
+const DIGEST: &str = "sha256:ca3c6321754a4fb2cfc27855b6d122984140a024f0cfa8437130229ab676227a";
+
+#[test]
+fn accepts_a_full_configuration() {
+    let text = format!(
+        r#"{{"leaked_keys": ["LTAI5tLeakedKeyExample01", "STS.abc", "{DIGEST}", "LTAI5tLeakedKeyExample01"],
+            "mode": "shadow", "deny_all_calls": true, "max_body_bytes": 4096, "hold_headers": true,
+            "extra_operations": [{{"product": "ecs", "actions": ["DescribeInstances"]}}],
+            "endpoints": {{"ecs.internal.example": "ecs", "*.rds.example": "rds"}}}}"#
+    );
+    let loaded = load(text.as_bytes()).unwrap();
+    let p = &loaded.policy;
+    assert!(loaded.warnings.is_empty());
+    assert_eq!(p.keys.len(), 3);
+    assert_eq!(p.keys_given, 4);
+    assert!(p.keys.contains(b"LTAI5tLeakedKeyExample01"));
+    assert!(p.keys.contains(b"LTAI5tHashedKey01"));
+    assert!(p.keys.contains(b"STS.abc"));
+    assert_eq!(p.mode, Mode::Shadow);
+    assert!(p.deny_all_calls);
+    assert_eq!(p.max_body_bytes, 4096);
+    assert!(p.hold_headers);
+    assert_eq!(p.endpoints.len(), 2);
+    assert_eq!(p.extra_operations, 1);
+    let ecs = p.catalog.product_index("ecs").unwrap();
+    assert!(p.catalog.is_listed(ecs, b"describeinstances"));
+}
+
+#[test]
+fn accepts_leaked_keys_packed_alongside_leaked_keys() {
+    let block =
+        super::super::packed::encode_entries(["LTAI5tPackedKey01", DIGEST, "STS.packed"]).unwrap();
+    let text =
+        format!(r#"{{"leaked_keys_packed": "{block}", "leaked_keys": ["LTAI5tPlainKey01"]}}"#);
+    let p = load(text.as_bytes()).unwrap().policy;
+    assert_eq!(p.keys_given, 4);
+    assert_eq!(p.keys.len(), 4);
+    for key in [
+        "LTAI5tPackedKey01",
+        "LTAI5tHashedKey01",
+        "STS.packed",
+        "LTAI5tPlainKey01",
+    ] {
+        assert!(p.keys.contains(key.as_bytes()), "{key}");
+    }
+    assert!(!p.keys.contains(b"LTAI5tPackedKey02"));
+    let empty = load(br#"{"leaked_keys_packed": ""}"#).unwrap();
+    assert!(empty.policy.keys.is_empty());
+    assert_eq!(empty.warnings.len(), 1);
+}
+
+/// Hands out at most `step` bytes a read, and fails at `fail_at` when given.
+struct Trickle<'a> {
+    text: &'a [u8],
+    step: usize,
+    fail_at: Option<usize>,
+    at: usize,
+}
+
+impl Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.fail_at.is_some_and(|f| self.at >= f) {
+            return Err(io::Error::other("host buffer gone"));
+        }
+        let n = buf.len().min(self.step).min(self.text.len() - self.at);
+        buf[..n].copy_from_slice(&self.text[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+fn trickle(text: &[u8], step: usize) -> Trickle<'_> {
+    Trickle {
+        text,
+        step,
+        fail_at: None,
+        at: 0,
+    }
+}
+
+#[test]
+fn accepts_leaked_keys_packed_as_an_array_of_blocks() {
+    let keys: Vec<String> = (0..50).map(|i| format!("LTAI5tPackedKey{i:03}")).collect();
+    let mut entries: Vec<[u8; 8]> = keys
+        .iter()
+        .map(|k| super::super::packed::entry_of_key(k.as_bytes()))
+        .collect();
+    entries.sort_unstable();
+    let blocks: Vec<String> = entries
+        .chunks(7)
+        .map(|c| super::super::packed::encode(c.to_vec()))
+        .collect();
+    let text = format!(
+        r#"{{"leaked_keys_packed": {}, "leaked_keys": ["{DIGEST}"]}}"#,
+        serde_json::to_string(&blocks).unwrap()
+    );
+    let p = load(text.as_bytes()).unwrap().policy;
+    assert_eq!(p.keys_given, 51);
+    assert_eq!(p.keys.len(), 51);
+    for key in keys.iter().map(String::as_str).chain(["LTAI5tHashedKey01"]) {
+        assert!(p.keys.contains(key.as_bytes()), "{key}");
+    }
+    assert!(!p.keys.contains(b"LTAI5tPackedKey050"));
+
+    let mut swapped = blocks.clone();
+    swapped.swap(2, 3);
+    let text = format!(
+        r#"{{"leaked_keys_packed": {}}}"#,
+        serde_json::to_string(&swapped).unwrap()
+    );
+    let err = load(text.as_bytes()).unwrap_err();
+    assert_eq!(err.path, "leaked_keys_packed[3]", "{err}");
+    assert!(
+        err.problem.contains("sorted ascending across the blocks"),
+        "{err}"
+    );
+
+    for (text, path, problem) in [
+        (
+            r#"{"leaked_keys_packed": ["ungWv48Bz+o=", 5]}"#,
+            "leaked_keys_packed[1]",
+            "expected a base64 string, found integer `5`",
+        ),
+        (
+            r#"{"leaked_keys_packed": ["ungWv48Bz+o"]}"#,
+            "leaked_keys_packed[0]",
+            "not canonical base64",
+        ),
+        (
+            r#"{"leaked_keys_packed": ["ungWv48Bz+o=", "ungWv48Bz+o="]}"#,
+            "leaked_keys_packed[1]",
+            "without repeats",
+        ),
+    ] {
+        let err = load(text.as_bytes()).expect_err(text);
+        assert_eq!(err.path, path, "{text}: {err}");
+        assert!(err.problem.contains(problem), "{text}: {err}");
+    }
+    let empty = load(br#"{"leaked_keys_packed": []}"#).unwrap();
+    assert!(empty.policy.keys.is_empty());
+    assert_eq!(empty.warnings.len(), 1);
+}
+
+#[test]
+fn a_configuration_read_in_pieces_loads_the_same() {
+    let block = super::super::packed::encode_entries(["LTAI5tPackedKey01", DIGEST]).unwrap();
+    let text = format!(
+        "  \n{{\"leaked_keys\": [\"LTAI5tPlainKey01\", \"{DIGEST}\"], \"leaked_keys_packed\": [\"{block}\"],\n \"mode\": \"shadow\", \"endpoints\": {{\"ecs.corp.example\": \"ecs\"}}}}\n"
+    );
+    let whole = load(text.as_bytes()).unwrap();
+    for step in [1, 2, 7, 64] {
+        for hint in [0, text.len(), 3] {
+            let loaded = load_from(trickle(text.as_bytes(), step), hint).unwrap();
+            let (a, b) = (&loaded.policy, &whole.policy);
+            assert_eq!(a.keys.len(), b.keys.len(), "step {step}");
+            assert_eq!(a.keys_given, 4);
+            assert_eq!(a.mode, Mode::Shadow);
+            assert_eq!(a.endpoints.len(), 1);
+            for key in ["LTAI5tPlainKey01", "LTAI5tHashedKey01", "LTAI5tPackedKey01"] {
+                assert!(a.keys.contains(key.as_bytes()), "step {step}: {key}");
+            }
+            assert_eq!(loaded.warnings, whole.warnings);
+        }
+    }
+    let blank = load_from(trickle(b" \n\t ", 1), 4).unwrap();
+    assert!(blank.policy.keys.is_empty());
+    assert!(blank.warnings[0].contains("the configuration is empty"));
+
+    let bad = br#"{"leaked_keys": ["LTAI5tPlainKey01", "LTAI 5"]}"#;
+    let err = load_from(trickle(bad, 3), bad.len()).unwrap_err();
+    assert_eq!(err.path, "leaked_keys[1]");
+    assert_eq!(err, load(bad).unwrap_err());
+    let truncated = &text.as_bytes()[..text.len() / 2];
+    let err = load_from(trickle(truncated, 5), text.len()).unwrap_err();
+    assert_eq!(err.path, "configuration");
+    assert!(err.problem.starts_with("not valid JSON"), "{err}");
+}
+
+#[test]
+fn a_read_failure_rejects_the_configuration() {
+    let text = br#"{"leaked_keys": ["LTAI5tPlainKey01", "LTAI5tPlainKey02"], "mode": "shadow"}"#;
+    for fail_at in [0, 1, 20, 60] {
+        let reader = Trickle {
+            text,
+            step: 4,
+            fail_at: Some(fail_at),
+            at: 0,
+        };
+        let err = load_from(reader, text.len()).unwrap_err();
+        assert_eq!(err.path, "configuration", "fail at {fail_at}");
+        assert!(
+            err.problem.starts_with("could not be read: ")
+                && err.problem.contains("host buffer gone"),
+            "fail at {fail_at}: {err}"
+        );
+    }
+}
+
+#[test]
+fn rejects_bad_leaked_keys_packed() {
+    for (text, problem) in [
+        (
+            r#"{"leaked_keys_packed": {"a": "x"}}"#,
+            "expected a base64 string or an array of them, found an object",
+        ),
+        (
+            r#"{"leaked_keys_packed": 1}"#,
+            "expected a base64 string or an array of them, found number 1",
+        ),
+        (r#"{"leaked_keys_packed": "ungW"}"#, "multiple of 8"),
+        (
+            r#"{"leaked_keys_packed": "ungWv48Bz+o"}"#,
+            "not canonical base64",
+        ),
+        (r#"{"leaked_keys_packed": "ungW-v48Bz+o="}"#, "not base64"),
+    ] {
+        let err = load(text.as_bytes()).expect_err(text);
+        assert_eq!(err.path, "leaked_keys_packed", "{text}: {err}");
+        assert!(err.problem.contains(problem), "{text}: {err}");
+    }
+}
+
+#[test]
+fn defaults_and_empty_configurations() {
+    for text in ["", "  \n", "{}", r#"{"leaked_keys": []}"#] {
+        let loaded = load(text.as_bytes()).unwrap();
+        assert!(loaded.policy.keys.is_empty(), "{text:?}");
+        assert_eq!(loaded.warnings.len(), 1, "{text:?}");
+        assert_eq!(loaded.policy.mode, Mode::Enforce);
+        assert!(!loaded.policy.deny_all_calls);
+        assert_eq!(loaded.policy.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
+    }
+    let struct_number = load(br#"{"leaked_keys":["LTAIx"],"max_body_bytes": 2048.0}"#).unwrap();
+    assert_eq!(struct_number.policy.max_body_bytes, 2048);
+}
+
+#[test]
+fn rejects_with_the_field_path() {
+    let cases: &[(&str, &str, &str)] = &[
+        ("[1]", "configuration", "expected a JSON object"),
+        ("\"x\"", "configuration", "expected a JSON object"),
+        ("{", "configuration", "not valid JSON"),
+        ("{} x", "configuration", "not valid JSON"),
+        (r#"{"leaked_key": []}"#, "leaked_key", "unknown field"),
+        (
+            r#"{"mode": "enforce", "mode": "shadow"}"#,
+            "mode",
+            "given twice",
+        ),
+        (
+            r#"{"leaked_keys": "LTAIx"}"#,
+            "leaked_keys",
+            "expected an array of AccessKey IDs, found a string",
+        ),
+        (
+            r#"{"leaked_keys": {"a": 1}}"#,
+            "leaked_keys",
+            "found an object",
+        ),
+        (r#"{"leaked_keys": null}"#, "leaked_keys", "found null"),
+        (
+            r#"{"leaked_keys": ["LTAIa", "LTAIb", "LTAIc", 7]}"#,
+            "leaked_keys[3]",
+            "expected a string, found integer `7`",
+        ),
+        (
+            r#"{"leaked_keys": ["LTAIa", ""]}"#,
+            "leaked_keys[1]",
+            "must not be empty",
+        ),
+        (
+            r#"{"leaked_keys": ["LTAI a"]}"#,
+            "leaked_keys[0]",
+            "found ' '",
+        ),
+        (
+            r#"{"leaked_keys": ["LTAI-a"]}"#,
+            "leaked_keys[0]",
+            "found '-'",
+        ),
+        (
+            r#"{"leaked_keys": ["sha256:abc"]}"#,
+            "leaked_keys[0]",
+            "64 lowercase hex",
+        ),
+        (
+            r#"{"leaked_keys": ["sha256:BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD"]}"#,
+            "leaked_keys[0]",
+            "64 lowercase hex",
+        ),
+        (
+            r#"{"mode": "block"}"#,
+            "mode",
+            "expected \"enforce\" or \"shadow\", found \"block\"",
+        ),
+        (r#"{"mode": 1}"#, "mode", "found number 1"),
+        (
+            r#"{"deny_all_calls": "yes"}"#,
+            "deny_all_calls",
+            "expected a boolean, found a string",
+        ),
+        (
+            r#"{"hold_headers": 1}"#,
+            "hold_headers",
+            "expected a boolean, found number 1",
+        ),
+        (
+            r#"{"max_body_bytes": 0}"#,
+            "max_body_bytes",
+            "between 1 and",
+        ),
+        (
+            r#"{"max_body_bytes": -5}"#,
+            "max_body_bytes",
+            "a whole number",
+        ),
+        (
+            r#"{"max_body_bytes": 1.5}"#,
+            "max_body_bytes",
+            "a whole number",
+        ),
+        (
+            r#"{"extra_operations": {}}"#,
+            "extra_operations",
+            "expected an array",
+        ),
+        (
+            r#"{"extra_operations": [1]}"#,
+            "extra_operations[0]",
+            "expected an object",
+        ),
+        (
+            r#"{"extra_operations": [{"product": "nope", "actions": ["A"]}]}"#,
+            "extra_operations[0].product",
+            "unknown product \"nope\"",
+        ),
+        (
+            r#"{"extra_operations": [{"product": "ecs"}]}"#,
+            "extra_operations[0].actions",
+            "missing",
+        ),
+        (
+            r#"{"extra_operations": [{"actions": ["A"]}]}"#,
+            "extra_operations[0].product",
+            "missing",
+        ),
+        (
+            r#"{"extra_operations": [{"product": "ecs", "actions": []}]}"#,
+            "extra_operations[0].actions",
+            "at least one",
+        ),
+        (
+            r#"{"extra_operations": [{"product": "ecs", "actions": ["Ok", "Not ok"]}]}"#,
+            "extra_operations[0].actions[1]",
+            "not an action name",
+        ),
+        (
+            r#"{"extra_operations": [{"product": "ecs", "actions": ["A"], "x": 1}]}"#,
+            "extra_operations[0].x",
+            "unknown field",
+        ),
+        (r#"{"endpoints": []}"#, "endpoints", "expected an object"),
+        (
+            r#"{"endpoints": {"api.example": "nope"}}"#,
+            "endpoints.\"api.example\"",
+            "unknown product",
+        ),
+        (
+            r#"{"endpoints": {"api.example:443": "ecs"}}"#,
+            "endpoints.\"api.example:443\"",
+            "expected a host name",
+        ),
+        (
+            r#"{"endpoints": {"a*.example": "ecs"}}"#,
+            "endpoints.\"a*.example\"",
+            "expected a host name",
+        ),
+        (
+            r#"{"endpoints": {"": "ecs"}}"#,
+            "endpoints.\"\"",
+            "expected a host name",
+        ),
+        (
+            r#"{"endpoints": {"api.example": 3}}"#,
+            "endpoints.\"api.example\"",
+            "expected a product id",
+        ),
+    ];
+    for (text, path, problem) in cases {
+        let err = load(text.as_bytes()).expect_err(text);
+        assert_eq!(err.path, *path, "{text}: {err}");
+        assert!(err.problem.contains(problem), "{text}: {err}");
+        assert!(err.to_string().starts_with(&format!("{path}: ")));
+    }
+}
