@@ -30,18 +30,76 @@ fn the_table_shows_every_row_and_operation() {
         };
         assert_eq!(cells[4], want, "{line}");
     }
+    let listed = (0..catalog.products.len())
+        .filter(|&p| catalog.is_listed_product(p))
+        .count();
+    assert_eq!(listed, 14);
+    let tail = &lines[lines.len() - 2..];
+    assert_eq!(
+        tail[0],
+        format!(
+            "{listed} products, {} named operations; every operation of: ram, ims",
+            catalog.operation_count()
+        )
+    );
+    assert_eq!(
+        tail[1],
+        format!(
+            "{} known products in all (akguard list --known)",
+            catalog.products.len()
+        )
+    );
+    assert_eq!(lines.len(), 4 + catalog.rows.len() + 3);
+}
+
+#[test]
+fn known_products_show_their_hosts_and_whether_anything_is_listed() {
+    let catalog = Catalog::embedded().unwrap();
+    let got = run(&["list", "--known"]);
+    expect_code(&got, 0, "list --known");
+    let lines: Vec<&str> = got.stdout.lines().collect();
+    assert_eq!(lines[0], format!("source: {}", catalog.known_source));
+    assert_eq!(lines[1], format!("recorded: {}", catalog.known_recorded));
+    assert!(lines[3].starts_with("PRODUCT") && lines[3].ends_with("NAME"));
+    let rows: Vec<Vec<&str>> = lines[4..4 + catalog.products.len()]
+        .iter()
+        .map(|line| {
+            line.split("  ")
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .collect()
+        })
+        .collect();
+    let row = |id: &str| rows.iter().find(|r| r[0] == id).unwrap().clone();
+    assert_eq!(row("ram")[1], "every operation");
+    assert_eq!(row("ecs")[1], "listed operations");
+    let oss = row("oss");
+    assert_eq!(oss[1], "none");
+    assert_eq!(oss[2], "oss");
+    assert!(oss[3].contains("{name}.oss-{region}"), "{oss:?}");
+    assert_eq!(row("sts")[1], "none");
     assert_eq!(
         lines.last().copied(),
         Some(
             format!(
-                "{} products, {} named operations; every operation of: ram, ims",
-                catalog.products.len(),
-                catalog.operation_count()
+                "{} products, 14 with listed operations",
+                catalog.products.len()
             )
             .as_str()
         )
     );
-    assert_eq!(lines.len(), 4 + catalog.rows.len() + 2);
+    assert!(catalog.products.len() > 100);
+
+    let got = run(&["list", "--known", "--json"]);
+    expect_code(&got, 0, "list --known --json");
+    let shown: serde_json::Value = serde_json::from_str(&got.stdout).unwrap();
+    let products = shown["products"].as_array().unwrap();
+    assert_eq!(products.len(), catalog.products.len());
+    let log = products.iter().find(|p| p["product"] == "log").unwrap();
+    assert_eq!(log["listed"], "none");
+    let shapes = log["shapes"].as_array().unwrap();
+    assert!(shapes.iter().any(|s| s == "{region}.log"), "{shapes:?}");
+    assert_eq!(shown["source"], catalog.known_source.as_str());
 }
 
 #[test]

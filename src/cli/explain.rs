@@ -144,6 +144,8 @@ fn product_label(policy: &Policy, product: Option<usize>) -> String {
             let p = &policy.catalog.products[index];
             let all = if p.all {
                 ", every operation listed"
+            } else if !policy.catalog.is_listed_product(index) {
+                ", no listed operations"
             } else {
                 ""
             };

@@ -1,21 +1,33 @@
-//! The high-risk list: which API operations of which products are blocked for a leaked key.
+//! The products akguard knows and the high-risk list: which API operations of which
+//! products are blocked for a leaked key, and which products (and host names) exist besides.
 //!
-//! The list itself is data, `policies/high-risk.json`, compiled into the module and parsed
-//! when a configuration is applied. Operator `extra_operations` are merged into a copy.
-//! Actions are matched without regard to ASCII case; the API version is kept as
-//! documentation only, so naming another version of a listed product cannot escape a block.
+//! Both are data compiled into the module: the list, `policies/high-risk.json`, and the
+//! catalog of known products, `policies/products.json` (host codes and host shapes, derived
+//! from Alibaba Cloud's endpoint data by `policies/derive_products.py`). They are parsed when
+//! a configuration is applied; operator `extra_operations` are merged into a copy. Actions
+//! are matched without regard to ASCII case; the API version is kept as documentation only,
+//! so naming another version of a listed product cannot escape a block.
 
+use super::host_shapes::Shape;
+use super::product_set::{ProductSet, MAX_PRODUCTS};
 use hashbrown::HashMap;
 use serde::Deserialize;
 
 /// The embedded list: `policies/high-risk.json` without its layout whitespace (`build.rs`).
 pub const EMBEDDED_LIST: &str = include_str!(concat!(env!("OUT_DIR"), "/high-risk.json"));
 
+/// The embedded catalog of known products: `policies/products.json` as lines (`build.rs`):
+/// `source<TAB>recorded`, then `product<TAB>name<TAB>codes<TAB>shapes` a product, lists
+/// joined with `,`.
+pub const EMBEDDED_PRODUCTS: &str = include_str!(concat!(env!("OUT_DIR"), "/products.txt"));
+
+/// The items of a `,`-joined list field of [`EMBEDDED_PRODUCTS`].
+fn items(field: &str) -> impl Iterator<Item = &str> {
+    field.split(',').filter(|item| !item.is_empty())
+}
+
 /// Index of a product in [`Catalog::products`].
 pub type ProductIndex = usize;
-
-/// Most products a catalog can hold (one bit each in an operation's product mask).
-const MAX_PRODUCTS: usize = 64;
 
 /// The longest listed action (an `extra_operations` entry is a plain action name, at most
 /// this long).
@@ -94,30 +106,42 @@ pub struct Product {
     pub name: String,
     pub versions: Vec<String>,
     pub host_codes: Vec<String>,
+    /// Host shapes, as written in `policies/products.json`.
+    pub host_shapes: Vec<String>,
     /// Every operation of the product is blocked.
     pub all: bool,
 }
 
-/// The high-risk list in the form the decision reads.
+/// The high-risk list and the known products, in the form the decision reads.
 #[derive(Clone, Debug)]
 pub struct Catalog {
     pub source: String,
     pub published: String,
     pub rows: Vec<Row>,
     pub products: Vec<Product>,
-    /// Lower-cased action → bit mask of the products that list it.
-    operations: HashMap<Box<[u8]>, u64>,
+    /// Where the known products come from, and when they were recorded (empty for a list
+    /// parsed alone).
+    pub known_source: String,
+    pub known_recorded: String,
+    /// Lower-cased action → the products that list it.
+    operations: HashMap<Box<[u8]>, ProductSet>,
+    /// The products with a listed operation, or with all of them listed.
+    listed: ProductSet,
     /// Bit `n - 1` set: some listed action is `n` bytes long (none is longer than
     /// [`LISTED_NAME_BYTES`]), so an action of another length needs no lookup.
     listed_lengths: u128,
-    /// `(host code, product)`, longest code first.
-    host_codes: Vec<(String, ProductIndex)>,
+    /// Host codes (lower case) and their products, sorted by code.
+    codes: Vec<(String, ProductIndex)>,
+    /// Host shapes, in the order given.
+    shapes: Vec<(Shape, ProductIndex)>,
 }
 
 impl Catalog {
-    /// Parses the embedded list.
+    /// The embedded list and the embedded known products.
     pub fn embedded() -> Result<Catalog, String> {
-        Catalog::parse(EMBEDDED_LIST)
+        let mut catalog = Catalog::parse(EMBEDDED_LIST)?;
+        catalog.add_known(EMBEDDED_PRODUCTS)?;
+        Ok(catalog)
     }
 
     /// Parses a list in the format of `policies/high-risk.json`.
@@ -129,46 +153,64 @@ impl Catalog {
             published: file.published,
             rows: Vec::new(),
             products: Vec::new(),
+            known_source: String::new(),
+            known_recorded: String::new(),
             operations: HashMap::new(),
+            listed: ProductSet::default(),
             listed_lengths: 0,
-            host_codes: Vec::new(),
+            codes: Vec::new(),
+            shapes: Vec::new(),
         };
         for row in file.products {
             catalog.add_row(row)?;
         }
-        catalog
-            .host_codes
-            .sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
         Ok(catalog)
     }
 
+    /// The product with this id, added (with no operation listed) when there is none yet.
+    fn product_named(&mut self, id: &str, name: &str) -> Result<ProductIndex, String> {
+        if let Some(index) = self.product_index(id) {
+            return Ok(index);
+        }
+        if self.products.len() == MAX_PRODUCTS {
+            return Err(format!("more than {MAX_PRODUCTS} products"));
+        }
+        self.products.push(Product {
+            id: id.to_string(),
+            name: name.to_string(),
+            versions: Vec::new(),
+            host_codes: Vec::new(),
+            host_shapes: Vec::new(),
+            all: false,
+        });
+        Ok(self.products.len() - 1)
+    }
+
+    fn add_code(&mut self, code: &str, index: ProductIndex) {
+        let code = code.to_ascii_lowercase();
+        if let Some(product) = self.products.get_mut(index) {
+            if !product.host_codes.contains(&code) {
+                product.host_codes.push(code.clone());
+            }
+        }
+        if let Err(at) = self.codes.binary_search_by(|(c, _)| c.as_str().cmp(&code)) {
+            self.codes.insert(at, (code, index));
+        }
+    }
+
     fn add_row(&mut self, row: Row) -> Result<(), String> {
-        let index = match self.product_index(&row.product) {
-            Some(index) => index,
-            None => {
-                if self.products.len() == MAX_PRODUCTS {
-                    return Err(format!("high-risk list: more than {MAX_PRODUCTS} products"));
-                }
-                self.products.push(Product {
-                    id: row.product.clone(),
-                    name: row.name.clone(),
-                    versions: Vec::new(),
-                    host_codes: Vec::new(),
-                    all: false,
-                });
-                self.products.len() - 1
-            }
-        };
+        let index = self
+            .product_named(&row.product, &row.name)
+            .map_err(|e| format!("high-risk list: {e}"))?;
         for code in &row.hosts {
-            let code = code.to_ascii_lowercase();
-            if !self.products[index].host_codes.contains(&code) {
-                self.products[index].host_codes.push(code.clone());
-                self.host_codes.push((code, index));
-            }
+            self.add_code(code, index);
         }
         self.products[index].versions.push(row.version.clone());
         match &row.operations {
-            Operations::All(_) => self.products[index].all = true,
+            Operations::All(_) => {
+                self.products[index].all = true;
+                self.listed.insert(index);
+            }
             Operations::Listed(actions) => {
                 for action in actions {
                     self.add_operation(index, action);
@@ -179,11 +221,40 @@ impl Catalog {
         Ok(())
     }
 
+    /// Adds the known products of a catalog in the form of [`EMBEDDED_PRODUCTS`]: a product
+    /// already listed keeps its operations and gains the codes and shapes given.
+    pub fn add_known(&mut self, text: &str) -> Result<(), String> {
+        let mut lines = text.lines();
+        let head = lines.next().unwrap_or_default();
+        let (source, recorded) = head.split_once('\t').unwrap_or((head, ""));
+        for line in lines {
+            let mut fields = line.split('\t');
+            let mut field = || fields.next().unwrap_or_default();
+            let (id, name, codes, shapes) = (field(), field(), field(), field());
+            let name = if name.is_empty() { id } else { name };
+            let index = self
+                .product_named(id, name)
+                .map_err(|e| format!("known products: {e}"))?;
+            for code in items(codes) {
+                self.add_code(code, index);
+            }
+            for text in items(shapes) {
+                let shape = Shape::parse(text).map_err(|e| format!("known products: {id}: {e}"))?;
+                self.shapes.push((shape, index));
+                self.products[index].host_shapes.push(text.to_string());
+            }
+        }
+        self.known_source = source.to_string();
+        self.known_recorded = recorded.to_string();
+        Ok(())
+    }
+
     /// Adds one operation to a product (used for `extra_operations`).
     pub fn add_operation(&mut self, product: ProductIndex, action: &str) {
         let key: Box<[u8]> = action.to_ascii_lowercase().into_bytes().into_boxed_slice();
         self.listed_lengths |= length_bit(key.len());
-        *self.operations.entry(key).or_insert(0) |= 1u64 << product;
+        self.operations.entry(key).or_default().insert(product);
+        self.listed.insert(product);
     }
 
     /// The product with this id.
@@ -191,54 +262,74 @@ impl Catalog {
         self.products.iter().position(|p| p.id == id)
     }
 
+    /// The product has listed operations (or all of them listed): a leaked key's call to it
+    /// is decided by the list, where a call to any other known product passes.
+    pub fn is_listed_product(&self, product: ProductIndex) -> bool {
+        self.listed.contains(product)
+    }
+
     /// The product whose host code the first label of an Alibaba Cloud host names: the label
     /// equals a code, or starts with a code followed by `-` (network and region tags such as
     /// `ecs-vpc`, `dysmsapi-xman`, legacy `ecs-cn-hangzhou`). The longest code wins.
     pub fn product_for_label(&self, label: &str) -> Option<ProductIndex> {
-        self.host_codes.iter().find_map(|(code, index)| {
-            let tagged = label
-                .strip_prefix(code.as_str())
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with('-'));
-            tagged.then_some(*index)
-        })
+        let mut end = label.len();
+        loop {
+            let code = label.get(..end)?;
+            if let Ok(at) = self.codes.binary_search_by(|(c, _)| c.as_str().cmp(code)) {
+                return self.codes.get(at).map(|&(_, index)| index);
+            }
+            end = label.get(..end)?.rfind('-')?;
+        }
     }
 
-    /// The products that list the action (one bit each, by [`ProductIndex`]); 0 for an
-    /// action no product lists. Actions compare without regard to ASCII case.
-    pub fn listing(&self, action: &[u8]) -> u64 {
+    /// The product whose host shape the labels (before `.aliyuncs.com`) have; of several, a
+    /// listed one.
+    pub fn product_for_shape(&self, labels: &[&str]) -> Option<ProductIndex> {
+        let mut found = None;
+        for (shape, index) in &self.shapes {
+            if shape.matches(labels) {
+                if self.is_listed_product(*index) {
+                    return Some(*index);
+                }
+                found = found.or(Some(*index));
+            }
+        }
+        found
+    }
+
+    /// The products that list the action (none for an action no product lists). Actions
+    /// compare without regard to ASCII case.
+    pub fn listing(&self, action: &[u8]) -> ProductSet {
         if self.listed_lengths & length_bit(action.len()) == 0 {
-            return 0;
+            return ProductSet::default();
         }
         if !action.iter().any(u8::is_ascii_uppercase) {
-            return self.operations.get(action).copied().unwrap_or(0);
+            return self.operations.get(action).copied().unwrap_or_default();
         }
         let mut lower = [0u8; LISTED_NAME_BYTES];
         match lower.get_mut(..action.len()) {
             Some(lower) => {
                 lower.copy_from_slice(action);
                 lower.make_ascii_lowercase();
-                self.operations.get(&*lower).copied().unwrap_or(0)
+                self.operations.get(&*lower).copied().unwrap_or_default()
             }
-            None => 0,
+            None => ProductSet::default(),
         }
     }
 
     /// The action is a listed operation of the product.
     pub fn is_listed(&self, product: ProductIndex, action: &[u8]) -> bool {
-        self.listing(action) & (1u64 << product) != 0
+        self.listing(action).contains(product)
     }
 
     /// The action is a listed operation of any product.
     pub fn is_listed_anywhere(&self, action: &[u8]) -> bool {
-        self.listing(action) != 0
+        !self.listing(action).is_empty()
     }
 
     /// Number of distinct (product, action) pairs listed by name.
     pub fn operation_count(&self) -> usize {
-        self.operations
-            .values()
-            .map(|m| m.count_ones() as usize)
-            .sum()
+        self.operations.values().map(ProductSet::len).sum()
     }
 }
 
@@ -259,7 +350,15 @@ mod tests {
     fn embedded_list_parses_with_every_row() {
         let catalog = Catalog::embedded().unwrap();
         assert_eq!(catalog.rows.len(), 15);
-        assert_eq!(catalog.products.len(), 14);
+        let listed: Vec<&str> = (0..catalog.products.len())
+            .filter(|&p| catalog.is_listed_product(p))
+            .map(|p| catalog.products[p].id.as_str())
+            .collect();
+        assert_eq!(listed.len(), 14, "{listed:?}");
+        // The known products follow the listed ones.
+        assert!((0..14).all(|p| catalog.is_listed_product(p)));
+        assert!(catalog.products.len() > 100);
+        assert!(catalog.known_source.contains("endpoints.json"));
         let named: usize = catalog
             .rows
             .iter()
@@ -316,7 +415,12 @@ mod tests {
             ("dms-enterprise-vpc", Some("dms-enterprise")),
             ("business-intl", Some("business")),
             ("ecsx", None),
-            ("sts", None),
+            ("sts", Some("sts")),
+            ("sts-vpc", Some("sts")),
+            ("oss-cn-hangzhou", Some("oss")),
+            ("r-kvstore", Some("kvstore")),
+            ("metrics", Some("cms")),
+            ("nosuchproduct", None),
         ];
         for (label, want) in cases {
             let got = c

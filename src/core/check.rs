@@ -11,7 +11,7 @@
 
 use super::body_kind::{body_kind, BodyKind};
 use super::config::{Mode, Policy};
-use super::decision::{decide, Finding, Rule};
+use super::decision::{could_be_listed, decide, Finding, Rule};
 use super::mask::printable;
 use super::params::{Param, ParamKind, ParamScanner};
 use super::reply::{self, Format, Reply, ReplyKind};
@@ -153,12 +153,12 @@ impl RequestCheck {
         let step = match kind {
             BodyKind::NoParams => check.decide(policy, true),
             BodyKind::Form => check.decide(policy, false),
-            // A body akguard cannot read after a leaked key: what the headers alone deny is
-            // denied now (an empty body leaves them as they are, any byte is denied); else
-            // the body is held for its first byte.
+            // A body akguard cannot read after a leaked key, on a host the list could cover:
+            // what the headers alone deny is denied now (an empty body leaves them as they
+            // are, any byte is denied); else the body is held for its first byte.
             BodyKind::Unread => match check.decide(policy, true) {
-                Step::Allow => Step::ReadBody,
-                deny => deny,
+                Step::Allow if check.unread_body_matters(policy) => Step::ReadBody,
+                other => other,
             },
         };
         let keep = step == Step::ReadBody;
@@ -227,6 +227,12 @@ impl RequestCheck {
         self.body(policy, &[], true)
     }
 
+    /// A body akguard cannot read could change the decision: it could carry a listed
+    /// operation of the request's products (or of any, on a host of no known product).
+    fn unread_body_matters(&self, policy: &Policy) -> bool {
+        could_be_listed(&policy.catalog, policy.unknown_hosts, &self.tally)
+    }
+
     fn decide(&self, policy: &Policy, complete: bool) -> Step {
         let Some(leak) = self.tally.leak() else {
             return if complete {
@@ -238,6 +244,7 @@ impl RequestCheck {
         match decide(
             &policy.catalog,
             policy.deny_all_calls,
+            policy.unknown_hosts,
             &self.tally,
             complete,
         ) {

@@ -4,10 +4,15 @@
 //!    The hosts naming more distinct products than the request's record keeps deny it too.
 //! 2. A product whose every operation is listed (RAM, IMS) is denied.
 //! 3. Any action found that is a listed operation of the request's product is denied.
+//!
+//! A call to a known product with no listed operation (OSS, STS, VPC, …) passes from here on,
+//! as on Alibaba Cloud. The rest apply to a listed product, and to a host of no known product
+//! unless the operator lets those pass (`unknown_hosts`):
+//!
 //! 4. Any action that cannot be read with certainty (not a plain alphanumeric name, or cut)
 //!    is denied: the server might read it as a listed operation.
 //! 5. On a host of no known product, any action listed for any product is denied.
-//! 6. Once the whole request is read: no action at all is denied (listed or unknown product).
+//! 6. Once the whole request is read: no action at all is denied.
 //!
 //! Rules 1–5 only grow as more of the request is read, so they may deny early; rule 6 waits
 //! for the end of the request. The decision reads only the request's bounded record
@@ -101,6 +106,25 @@ impl Finding {
     }
 }
 
+/// What a leaked key's call to a host of no known product meets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum UnknownHosts {
+    /// The fail-safe rules: the host could be any product's.
+    #[default]
+    Deny,
+    /// Decided as a known product with nothing listed: it passes.
+    Pass,
+}
+
+impl UnknownHosts {
+    pub fn label(self) -> &'static str {
+        match self {
+            UnknownHosts::Deny => "deny",
+            UnknownHosts::Pass => "pass",
+        }
+    }
+}
+
 /// Longest action name read as certain.
 const MAX_ACTION: usize = 128;
 
@@ -119,21 +143,37 @@ fn finding(rule: Rule, product: Option<ProductIndex>, action: Option<&str>) -> O
     })
 }
 
+/// The request's products (a request without a host names none: of no known product).
+fn products_of(tally: &Tally) -> &[Option<ProductIndex>] {
+    const UNKNOWN_ONLY: &[Option<ProductIndex>] = &[None];
+    if tally.products().is_empty() {
+        UNKNOWN_ONLY
+    } else {
+        tally.products()
+    }
+}
+
+/// The request reaches something the list could cover: a listed product, or a host of no
+/// known product while those are decided fail-safe. Only then do the rules past the listed
+/// operations (4–6, and a body akguard cannot read) apply.
+pub fn could_be_listed(catalog: &Catalog, unknown_hosts: UnknownHosts, tally: &Tally) -> bool {
+    products_of(tally).iter().any(|product| match product {
+        Some(index) => catalog.is_listed_product(*index),
+        None => unknown_hosts == UnknownHosts::Deny,
+    })
+}
+
 /// Decides a request known to carry a leaked key, from its record; `complete` says the whole
 /// request has been read. Returns the deny finding, or `None` to allow (or, before
 /// `complete`, to read on).
 pub fn decide(
     catalog: &Catalog,
     deny_all_calls: bool,
+    unknown_hosts: UnknownHosts,
     tally: &Tally,
     complete: bool,
 ) -> Option<Finding> {
-    let unknown_only = [None];
-    let products = if tally.products().is_empty() {
-        &unknown_only[..]
-    } else {
-        tally.products()
-    };
+    let products = products_of(tally);
     let first = products.first().copied().flatten();
     if deny_all_calls {
         return finding(Rule::DenyAllCalls, first, None);
@@ -151,21 +191,28 @@ pub fn decide(
             }
         }
     }
-    if let Some(odd) = tally.unreadable_action() {
-        return finding(Rule::UnreadableAction, first, Some(odd));
+    if !could_be_listed(catalog, unknown_hosts, tally) {
+        return None;
     }
-    if products.contains(&None) {
+    let listed = products
+        .iter()
+        .flatten()
+        .copied()
+        .find(|index| catalog.is_listed_product(*index));
+    if let Some(odd) = tally.unreadable_action() {
+        return finding(Rule::UnreadableAction, listed.or(first), Some(odd));
+    }
+    let unknown = products.contains(&None) && unknown_hosts == UnknownHosts::Deny;
+    if unknown {
         if let Some(hit) = tally.action_listed_anywhere() {
             return finding(Rule::UnknownHostListedAction, None, Some(hit));
         }
     }
     if complete && tally.first_action().is_none() {
-        let rule = if first.is_some() {
-            Rule::NoAction
-        } else {
-            Rule::UnknownHostNoAction
+        return match listed {
+            Some(index) => finding(Rule::NoAction, Some(index), None),
+            None => finding(Rule::UnknownHostNoAction, None, None),
         };
-        return finding(rule, first, None);
     }
     None
 }
@@ -334,8 +381,14 @@ mod tests {
             ),
         ];
         for (name, deny_all, actions, products, complete, want) in cases {
-            let got =
-                decide(&c, *deny_all, &tally(&c, products, actions), *complete).map(|f| f.rule);
+            let got = decide(
+                &c,
+                *deny_all,
+                UnknownHosts::Deny,
+                &tally(&c, products, actions),
+                *complete,
+            )
+            .map(|f| f.rule);
             assert_eq!(got, *want, "case {name}");
         }
     }

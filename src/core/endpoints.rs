@@ -1,16 +1,25 @@
 //! Which product a request calls, read from its `:authority` / `Host`.
 //!
 //! Hosts are lower-cased, the port and trailing dots removed. Operator-configured hosts
-//! (`endpoints`, exact or `*.suffix`) are looked up first; then any `*.aliyuncs.com` host is
-//! mapped by its first label (`ecs.cn-hangzhou…`, `ecs-vpc.cn-hangzhou…`, `ram.vpc-proxy…`,
-//! legacy `ecs-cn-hangzhou…`) through the catalog's host codes.
+//! (`endpoints`, exact or `*.suffix`) are looked up first. Then a `*.aliyuncs.com` host is the
+//! product whose host shape it has (`<bucket>.oss-<region>` is OSS's, whatever the bucket is
+//! called; `<project>.<region>.log` is Log Service's), else the product its first label names
+//! (`ecs.cn-hangzhou…`, `ecs-vpc.cn-hangzhou…`, `ram.vpc-proxy…`, legacy
+//! `ecs-cn-hangzhou…`) through the catalog's host codes. Where the reading is not certain, the
+//! one that denies is taken: a first label naming a listed product names it whatever follows,
+//! while one naming a product with nothing listed does only in the shapes that product's
+//! hosts have (nothing, a region or `vpc-proxy` after it); any other host is of no known
+//! product.
 
 #![deny(clippy::indexing_slicing)]
 
 use super::catalog::{Catalog, ProductIndex};
+use super::host_shapes::is_region;
 use hashbrown::HashMap;
 
 const ALIYUNCS: &str = ".aliyuncs.com";
+/// The label of the endpoints reached from a VPC (`ram.vpc-proxy.aliyuncs.com`).
+const VPC_PROXY: &str = "vpc-proxy";
 
 /// Operator-configured hosts.
 #[derive(Clone, Debug, Default)]
@@ -78,11 +87,19 @@ pub fn resolve(catalog: &Catalog, endpoints: &Endpoints, host: &str) -> Option<P
     if let Some(product) = endpoints.lookup(host) {
         return Some(product);
     }
-    if !host.ends_with(ALIYUNCS) {
-        return None;
+    let name = host.strip_suffix(ALIYUNCS)?;
+    let labels: Vec<&str> = name.split('.').collect();
+    if let Some(product) = catalog.product_for_shape(&labels) {
+        return Some(product);
     }
-    let label = host.split('.').next().unwrap_or_default();
-    catalog.product_for_label(label)
+    let (first, rest) = labels.split_first()?;
+    let product = catalog.product_for_label(first)?;
+    let plain_shape = match rest {
+        [] => true,
+        [next] => is_region(next) || *next == VPC_PROXY,
+        _ => false,
+    };
+    (plain_shape || catalog.is_listed_product(product)).then_some(product)
 }
 
 #[cfg(test)]
@@ -130,8 +147,29 @@ mod tests {
             ("dns.aliyuncs.com", Some("alidns")),
             ("dysmsapi-xman.vpc-proxy.aliyuncs.com", Some("dysmsapi")),
             ("business.ap-southeast-1.aliyuncs.com", Some("business")),
-            ("sts.aliyuncs.com", None),
-            ("bucket.oss-cn-hangzhou.aliyuncs.com", None),
+            ("sts.aliyuncs.com", Some("sts")),
+            ("sts-vpc.cn-hangzhou.aliyuncs.com", Some("sts")),
+            ("bucket.oss-cn-hangzhou.aliyuncs.com", Some("oss")),
+            ("oss-cn-hangzhou-internal.aliyuncs.com", Some("oss")),
+            ("bucket.oss-accelerate.aliyuncs.com", Some("oss")),
+            // A label where OSS puts a bucket and Log Service a project names no product.
+            ("ecs.oss-cn-hangzhou.aliyuncs.com", Some("oss")),
+            ("ram.cn-hangzhou.log.aliyuncs.com", Some("log")),
+            ("cn-hangzhou.log.aliyuncs.com", Some("log")),
+            ("123456.cn-shanghai.fc.aliyuncs.com", Some("fc")),
+            ("cn-shanghai.fc.aliyuncs.com", Some("fc")),
+            ("account.mns.cn-hangzhou.aliyuncs.com", Some("mns")),
+            ("vpc.cn-hangzhou.aliyuncs.com", Some("vpc")),
+            ("slb.aliyuncs.com", Some("slb")),
+            ("kms.cn-hangzhou.aliyuncs.com", Some("kms")),
+            ("cs.cn-hangzhou.aliyuncs.com", Some("cs")),
+            // Not certain: a product with nothing listed is read only in its own shapes,
+            // a listed one whatever follows.
+            ("sts.evil.cn-hangzhou.aliyuncs.com", None),
+            ("oss-cn-hangzhou.ecs.aliyuncs.com", None),
+            ("ecs.cn-hangzhou.vpc-proxy.aliyuncs.com", Some("ecs")),
+            ("evil.ecs.cn-hangzhou.aliyuncs.com", None),
+            ("nosuchproduct.cn-hangzhou.aliyuncs.com", None),
             ("ecs.example.com", None),
             ("ecs.aliyuncs.com.evil.example", Some("ram")),
             ("api.internal.example", Some("ecs")),

@@ -222,7 +222,7 @@ impl Tally {
             return;
         }
         let listing = catalog.listing(action);
-        if listing == 0 {
+        if listing.is_empty() {
             return;
         }
         if self.listed_anywhere.is_none() {
@@ -230,7 +230,7 @@ impl Tally {
         }
         for (product, listed) in self.products.iter().zip(self.listed.iter_mut()) {
             if let Some(index) = product {
-                if listing & (1u64 << index) != 0 && listed.is_none() {
+                if listing.contains(*index) && listed.is_none() {
                     *listed = shown();
                 }
             }
@@ -313,7 +313,7 @@ mod tests {
         let many: Vec<String> = c
             .products
             .iter()
-            .map(|p| format!("{}.aliyuncs.com", p.host_codes[0]))
+            .filter_map(|p| Some(format!("{}.aliyuncs.com", p.host_codes.first()?)))
             .collect();
         let t = Tally::for_hosts(&c, &e, many.iter().map(String::as_str));
         assert_eq!(t.products().len(), MAX_PRODUCTS);

@@ -13,10 +13,12 @@ fn product_of(catalog: &Catalog, path: &str, value: &Value) -> Result<ProductInd
         .as_str()
         .ok_or_else(|| expected(path, "a product id", value))?;
     catalog.product_index(id).ok_or_else(|| {
-        let known: Vec<&str> = catalog.products.iter().map(|p| p.id.as_str()).collect();
         ConfigError::new(
             path,
-            format!("unknown product {id:?} (known: {})", known.join(", ")),
+            format!(
+                "unknown product {id:?} (one of the {} ids `akguard list --known` shows)",
+                catalog.products.len()
+            ),
         )
     })
 }

@@ -3,6 +3,7 @@
 //! [`Policy`].
 
 use super::super::catalog::Catalog;
+use super::super::decision::UnknownHosts;
 use super::super::endpoints::Endpoints;
 use super::super::keyset::{KeySet, KeySetBuilder};
 use super::error::{expected, serde_problem, ConfigError};
@@ -25,6 +26,7 @@ pub const FIELDS: &[&str] = &[
     "endpoints",
     "max_body_bytes",
     "hold_headers",
+    "unknown_hosts",
     "leaked_keys_packed",
 ];
 
@@ -196,6 +198,7 @@ fn load_with(
     }
     let mut mode = Mode::Enforce;
     let mut deny_all_calls = false;
+    let mut unknown_hosts = UnknownHosts::Deny;
     let mut endpoints = Endpoints::default();
     let mut max_body_bytes = DEFAULT_MAX_BODY_BYTES;
     let mut extra_operations = 0;
@@ -221,6 +224,19 @@ fn load_with(
                 deny_all_calls = value
                     .as_bool()
                     .ok_or_else(|| expected("deny_all_calls", "a boolean", value))?
+            }
+            "unknown_hosts" => {
+                unknown_hosts = match value.as_str() {
+                    Some("deny") => UnknownHosts::Deny,
+                    Some("pass") => UnknownHosts::Pass,
+                    Some(other) => {
+                        return Err(ConfigError::new(
+                            "unknown_hosts",
+                            format!("expected \"deny\" or \"pass\", found {other:?}"),
+                        ))
+                    }
+                    None => return Err(expected("unknown_hosts", "\"deny\" or \"pass\"", value)),
+                }
             }
             "hold_headers" => {
                 hold_headers = value
@@ -264,6 +280,7 @@ fn load_with(
             keys,
             mode,
             deny_all_calls,
+            unknown_hosts,
             endpoints,
             max_body_bytes,
             hold_headers,

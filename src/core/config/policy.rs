@@ -2,6 +2,7 @@
 //! per-route [`Rule`]s, and the limits fields are checked against.
 
 use super::super::catalog::Catalog;
+use super::super::decision::UnknownHosts;
 use super::super::endpoints::Endpoints;
 use super::super::keyset::KeySet;
 use super::super::rules::{Matcher, Target};
@@ -34,6 +35,8 @@ pub struct Policy {
     pub keys: KeySet,
     pub mode: Mode,
     pub deny_all_calls: bool,
+    /// What a leaked key's call to a host of no known product meets.
+    pub unknown_hosts: UnknownHosts,
     pub endpoints: Endpoints,
     pub max_body_bytes: usize,
     /// Hold the request headers, not only the body, while a form body is read. Needs
@@ -73,8 +76,12 @@ impl Policy {
     /// The policy's figures as `name=value` pairs, as the filter logs an accepted
     /// configuration and `akguard validate` prints it.
     pub fn summary(&self) -> String {
+        let unknown_hosts = match self.unknown_hosts {
+            UnknownHosts::Deny => String::new(),
+            other => format!(" unknown_hosts={}", other.label()),
+        };
         format!(
-            "leaked_keys={} (distinct {}) mode={} deny_all_calls={} extra_operations={} endpoints={} max_body_bytes={}",
+            "leaked_keys={} (distinct {}) mode={} deny_all_calls={} extra_operations={} endpoints={} max_body_bytes={}{unknown_hosts}",
             self.keys_given,
             self.keys.len(),
             self.mode.label(),
