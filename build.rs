@@ -52,7 +52,7 @@ fn joined(value: &serde_json::Value, field: &str) -> Result<String, String> {
 }
 
 /// `policies/products.json` as lines: `source<TAB>recorded`, then one
-/// `product<TAB>name<TAB>codes<TAB>shapes` line a product (lists joined with `,`).
+/// `product<TAB>name<TAB>codes<TAB>shapes<TAB>errors` line a product (lists joined with `,`).
 fn product_lines(text: &str) -> Result<String, String> {
     let file: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
     let mut out = format!(
@@ -70,6 +70,7 @@ fn product_lines(text: &str) -> Result<String, String> {
             text_of(product, "name").to_string(),
             joined(product, "codes")?,
             joined(product, "shapes")?,
+            text_of(product, "errors").to_string(),
         ];
         if fields.iter().any(|f| f.contains(['\t', '\n'])) {
             return Err(format!("{}: a tab or a line break in a field", fields[0]));

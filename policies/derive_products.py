@@ -54,8 +54,9 @@ def derive(endpoints):
         e = entry(item["product"])
         e["codes"].update(item.get("codes", []))
         e["shapes"].update(item.get("shapes", []))
-        if "name" in item:
-            e["name"] = item["name"]
+        for field in ("name", "errors"):
+            if field in item:
+                e[field] = item[field]
     # A code claimed by two products (one endpoint serving both) stays with the first.
     claimed = {}
     for product in sorted(products):
@@ -74,6 +75,8 @@ def derive(endpoints):
             item["codes"] = e["codes"]
         if e["shapes"]:
             item["shapes"] = e["shapes"]
+        if "errors" in e:
+            item["errors"] = e["errors"]
         out.append(item)
     return {
         "source": "Alibaba Cloud's Python core SDK, aliyun-python-sdk-core "

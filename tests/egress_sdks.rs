@@ -6,7 +6,10 @@
 //!
 //! For a leaked key on a listed operation every SDK raises its error carrying `Forbidden` and
 //! `There is a risk of leakage of this AccessKey.`, and the stand-in receives nothing of the
-//! call; every other call succeeds and reaches the stand-in with its signature intact. Hosts
+//! call; every other call succeeds and reaches the stand-in with its signature intact. OSS's
+//! own SDK (`oss2`, signatures V1 and V4): a leaked key's calls pass (OSS has no listed
+//! operation), and under `deny_all_calls` are denied in OSS's error shape, which `oss2`
+//! reports as `Forbidden` with the message and the request id (for `HEAD` too). Hosts
 //! other than Alibaba Cloud's, CONNECTs the mode cannot inspect and upstream certificates that
 //! do not verify are refused, each with its status and message.
 
@@ -700,10 +703,214 @@ fn check_refusals(lab: &Lab, failures: &mut Vec<String>, table: &mut String) {
     }
 }
 
-fn start_gateways(lab: &Lab) -> (Envoy, Envoy) {
+/// One call of the oss2 driver.
+struct OssCall {
+    id: &'static str,
+    op: &'static str,
+    auth: &'static str,
+    key: &'static str,
+}
+
+const OSS_BUCKET: &str = "akguard-test";
+const OSS_OBJECT: &str = "reports/2026/q4.txt";
+const OSS_CONTENT: &str = "hello from akguard's test\n";
+
+/// The oss2 calls, in order: signature V1 and V4, clean and leaked keys.
+const OSS_CALLS: &[OssCall] = &[
+    OssCall {
+        id: "oss-put-clean",
+        op: "put",
+        auth: "v1",
+        key: CLEAN,
+    },
+    OssCall {
+        id: "oss-get-clean",
+        op: "get",
+        auth: "v4",
+        key: CLEAN,
+    },
+    OssCall {
+        id: "oss-head-clean",
+        op: "head",
+        auth: "v1",
+        key: CLEAN,
+    },
+    OssCall {
+        id: "oss-get-leaked",
+        op: "get",
+        auth: "v1",
+        key: LEAKED,
+    },
+    OssCall {
+        id: "oss-head-leaked",
+        op: "head",
+        auth: "v4",
+        key: LEAKED,
+    },
+    OssCall {
+        id: "oss-put-leaked",
+        op: "put",
+        auth: "v4",
+        key: LEAKED,
+    },
+    OssCall {
+        id: "oss-delete-leaked",
+        op: "delete",
+        auth: "v1",
+        key: LEAKED,
+    },
+];
+
+/// Runs the oss2 calls in one mode and checks each: with `deny_all`, a leaked key's call is
+/// answered by the gateway in OSS's error shape (oss2 reports `Forbidden`, the message and the
+/// request id) and never reaches the stand-in; every other call reaches it with a signature
+/// that verifies.
+fn oss_in_mode(
+    lab: &Lab,
+    mode: Mode,
+    deny_all: bool,
+    failures: &mut Vec<String>,
+    table: &mut String,
+) {
+    let a = &lab.addresses;
+    let calls: Vec<Value> = OSS_CALLS
+        .iter()
+        .map(|c| {
+            json!({ "id": c.id, "op": c.op, "auth": c.auth, "bucket": OSS_BUCKET,
+                    "object": OSS_OBJECT, "key": c.key, "secret": format!("secret-of-{}", c.key) })
+        })
+        .collect();
+    let hosts = match mode {
+        Mode::InterceptDns => json!({ "aliyuncs.com": a.intercept }),
+        _ => json!({}),
+    };
+    let plan = json!({
+        "mode": mode.name(),
+        "proxy": format!("http://{}:80", a.proxy),
+        "connect_proxy": format!("http://{}:3128", a.intercept),
+        "ca": lab.cert("org-ca.pem"),
+        "hosts": hosts,
+        "record": lab.record_path(),
+        "region": "cn-hangzhou",
+        "calls": calls,
+    });
+    let config = if deny_all {
+        "deny_all_calls"
+    } else {
+        "the example's"
+    };
+    let what = format!("python oss2 / {} / {config}", mode.name());
+    let results = match lab.drive("python", "oss.py", &[], &plan, None) {
+        Ok(results) if results.len() == OSS_CALLS.len() => results,
+        Ok(results) => {
+            failures.push(format!("{what}: {} results", results.len()));
+            return;
+        }
+        Err(output) => {
+            failures.push(format!("{what}: {output}"));
+            return;
+        }
+    };
+    let host = format!("{OSS_BUCKET}.oss-cn-hangzhou.aliyuncs.com");
+    let (mut allowed, mut denied) = (0, 0);
+    for (call, result) in OSS_CALLS.iter().zip(&results) {
+        let recorded = result["recorded"].as_array().cloned().unwrap_or_default();
+        let mut problems = Vec::new();
+        if deny_all && call.key == LEAKED {
+            if result["ok"] != json!(false) || result["status"] != json!(403) {
+                problems.push(format!("expected oss2's 403 error, got {result}"));
+            }
+            if result["code"] != json!("Forbidden") || result["message"] != json!(RISK) {
+                problems.push(format!(
+                    "code {} message {}",
+                    result["code"], result["message"]
+                ));
+            }
+            if result["error_request_id"]
+                .as_str()
+                .is_none_or(str::is_empty)
+            {
+                problems.push("no request id in oss2's error".into());
+            }
+            if !recorded.is_empty() {
+                problems.push(format!("the stand-in received {recorded:?}"));
+            }
+            denied += 1;
+        } else {
+            let events: Vec<&str> = recorded
+                .iter()
+                .filter_map(|r| r["event"].as_str())
+                .collect();
+            if result["ok"] != json!(true) {
+                problems.push(format!("expected success, got {result}"));
+            } else if events != ["headers", "request"] {
+                problems.push(format!("stand-in records {events:?}"));
+            } else {
+                let request = &recorded[1];
+                if request["signature"] != json!("ok") || request["key"] != json!(call.key) {
+                    problems.push(format!(
+                        "signature {} key {}",
+                        request["signature"], request["key"]
+                    ));
+                }
+                if header(request, "host") != Some(host.as_str()) || request["sni"] != json!(host) {
+                    problems.push(format!(
+                        "host {:?} SNI {}",
+                        header(request, "host"),
+                        request["sni"]
+                    ));
+                }
+                if request["request_id"] != result["request_id"] {
+                    problems.push("oss2 did not get the stand-in's answer".into());
+                }
+                if call.op == "get" && result["content"] != json!(OSS_CONTENT) {
+                    problems.push(format!("content {}", result["content"]));
+                }
+            }
+            allowed += 1;
+        }
+        if !problems.is_empty() {
+            failures.push(format!("{what} / {}: {}", call.id, problems.join("; ")));
+            writeln!(table, "    {}: FAILED: {}", call.id, problems.join("; ")).unwrap();
+        }
+    }
+    writeln!(
+        table,
+        "{:<42} {:<18} {allowed:>2} allowed (signature verified), {denied:>2} denied in OSS's shape ({config})",
+        "python oss2",
+        mode.name()
+    )
+    .unwrap();
+}
+
+/// Applies `edit` to akguard's configuration in an example bootstrap (the JSON text of its
+/// `StringValue`).
+fn edit_akguard_config(bootstrap: &mut Value, edit: &dyn Fn(&mut Value)) {
+    let mut edited = 0;
+    fn walk(value: &mut Value, edit: &dyn Fn(&mut Value), edited: &mut usize) {
+        if value["name"] == json!("akguard") {
+            if let Some(text) = value.pointer_mut("/typed_config/config/configuration/value") {
+                let mut config: Value = serde_json::from_str(text.as_str().unwrap()).unwrap();
+                edit(&mut config);
+                *text = json!(config.to_string());
+                *edited += 1;
+            }
+        }
+        match value {
+            Value::Object(map) => map.values_mut().for_each(|v| walk(v, edit, edited)),
+            Value::Array(items) => items.iter_mut().for_each(|v| walk(v, edit, edited)),
+            _ => {}
+        }
+    }
+    walk(bootstrap, edit, &mut edited);
+    assert!(edited > 0, "no akguard configuration in the example");
+}
+
+fn start_gateways(lab: &Lab, tag: &str, edit: &dyn Fn(&mut Value)) -> (Envoy, Envoy) {
     let a = lab.addresses.clone();
     let cloud_ca = lab.cert("cloud-ca.pem");
     let mut proxy = example("envoy-egress-proxy.yaml");
+    edit_akguard_config(&mut proxy, edit);
     substitute(
         &mut proxy,
         &Substitutions {
@@ -715,6 +922,7 @@ fn start_gateways(lab: &Lab) -> (Envoy, Envoy) {
     );
     let (cert, key) = (lab.cert("gateway.pem"), lab.cert("gateway.key"));
     let mut intercept = example("envoy-egress-intercept.yaml");
+    edit_akguard_config(&mut intercept, edit);
     substitute(
         &mut intercept,
         &Substitutions {
@@ -728,8 +936,8 @@ fn start_gateways(lab: &Lab) -> (Envoy, Envoy) {
         },
     );
     (
-        start(&lab.dir, "proxy", &proxy),
-        start(&lab.dir, "intercept", &intercept),
+        start(&lab.dir, &format!("proxy{tag}"), &proxy),
+        start(&lab.dir, &format!("intercept{tag}"), &intercept),
     )
 }
 
@@ -737,7 +945,7 @@ fn start_gateways(lab: &Lab) -> (Envoy, Envoy) {
 fn alibaba_cloud_sdks_through_the_egress_gateway() {
     node_modules();
     let lab = Lab::start("egress-sdks");
-    let (proxy, intercept) = start_gateways(&lab);
+    let (proxy, intercept) = start_gateways(&lab, "", &|_| {});
     let mut run = Run {
         lab: &lab,
         failures: Vec::new(),
@@ -764,6 +972,19 @@ fn alibaba_cloud_sdks_through_the_egress_gateway() {
     // The gateways resolved Alibaba Cloud's names through the DNS the test gave them.
     if !lab.dns_queries().contains("ecs-cn-hangzhou.aliyuncs.com") {
         failures.push("the gateway did not use the configured DNS resolver".into());
+    }
+    // OSS, whose operations the list does not name: a leaked key's calls pass as on Alibaba
+    // Cloud; under deny_all_calls they are denied in OSS's own error shape.
+    table.push('\n');
+    for mode in ALL {
+        oss_in_mode(&lab, *mode, false, &mut failures, &mut table);
+    }
+    drop((proxy, intercept));
+    let (proxy, intercept) = start_gateways(&lab, "-deny-all", &|config| {
+        config["deny_all_calls"] = json!(true);
+    });
+    for mode in ALL {
+        oss_in_mode(&lab, *mode, true, &mut failures, &mut table);
     }
     println!("{table}");
     assert!(

@@ -98,7 +98,10 @@ fn outcome(response: &Response, logged: Option<(String, String)>) -> Outcome {
             outcome.rule = logged.map(|(_, rule)| rule);
             outcome.status = Some(u32::from(response.status));
             outcome.format = response.header("content-type").map(format_of);
-            outcome.request_id = response.header("x-acs-request-id").map(String::from);
+            outcome.request_id = response
+                .header("x-acs-request-id")
+                .or_else(|| response.header("x-oss-request-id"))
+                .map(String::from);
             outcome.body = Some(response.body.clone());
         }
     }

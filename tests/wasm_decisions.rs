@@ -126,7 +126,8 @@ fn outcome_of(vm: &Vm, id: u32, request: &Request) -> Result<Outcome, String> {
         }
         let request_id = reply
             .header("x-acs-request-id")
-            .ok_or("no x-acs-request-id")?;
+            .or_else(|| reply.header("x-oss-request-id"))
+            .ok_or("no x-acs-request-id (nor x-oss-request-id)")?;
         if log_field(&line.message, "request_id") != Some(request_id.as_str()) {
             return Err(format!(
                 "log line and reply disagree on the request id: {line:?}"

@@ -17,8 +17,8 @@ use serde::Deserialize;
 pub const EMBEDDED_LIST: &str = include_str!(concat!(env!("OUT_DIR"), "/high-risk.json"));
 
 /// The embedded catalog of known products: `policies/products.json` as lines (`build.rs`):
-/// `source<TAB>recorded`, then `product<TAB>name<TAB>codes<TAB>shapes` a product, lists
-/// joined with `,`.
+/// `source<TAB>recorded`, then `product<TAB>name<TAB>codes<TAB>shapes<TAB>errors` a product,
+/// lists joined with `,`.
 pub const EMBEDDED_PRODUCTS: &str = include_str!(concat!(env!("OUT_DIR"), "/products.txt"));
 
 /// The items of a `,`-joined list field of [`EMBEDDED_PRODUCTS`].
@@ -110,6 +110,28 @@ pub struct Product {
     pub host_shapes: Vec<String>,
     /// Every operation of the product is blocked.
     pub all: bool,
+    /// The shape of the product's error replies, which a deny takes.
+    pub errors: ErrorShape,
+}
+
+/// The shape of a product's error replies.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ErrorShape {
+    /// Alibaba Cloud's common shape: JSON, or XML for `Format=XML`.
+    #[default]
+    Common,
+    /// OSS: an XML `Error` document.
+    Oss,
+}
+
+impl ErrorShape {
+    fn parse(text: &str) -> Result<ErrorShape, String> {
+        match text {
+            "" => Ok(ErrorShape::Common),
+            "oss" => Ok(ErrorShape::Oss),
+            other => Err(format!("unknown error shape {other:?}")),
+        }
+    }
 }
 
 /// The high-risk list and the known products, in the form the decision reads.
@@ -182,6 +204,7 @@ impl Catalog {
             host_codes: Vec::new(),
             host_shapes: Vec::new(),
             all: false,
+            errors: ErrorShape::Common,
         });
         Ok(self.products.len() - 1)
     }
@@ -231,10 +254,13 @@ impl Catalog {
             let mut fields = line.split('\t');
             let mut field = || fields.next().unwrap_or_default();
             let (id, name, codes, shapes) = (field(), field(), field(), field());
+            let errors =
+                ErrorShape::parse(field()).map_err(|e| format!("known products: {id}: {e}"))?;
             let name = if name.is_empty() { id } else { name };
             let index = self
                 .product_named(id, name)
                 .map_err(|e| format!("known products: {e}"))?;
+            self.products[index].errors = errors;
             for code in items(codes) {
                 self.add_code(code, index);
             }

@@ -10,6 +10,7 @@
 //! costs the same whatever came before it.
 
 use super::body_kind::{body_kind, BodyKind};
+use super::catalog::ErrorShape;
 use super::config::{Mode, Policy};
 use super::decision::{could_be_listed, decide, Finding, Rule};
 use super::mask::printable;
@@ -272,6 +273,15 @@ impl RequestCheck {
     fn deny(&self, policy: &Policy, finding: &Finding, kind: ReplyKind) -> Step {
         let product = finding
             .product
+            .or_else(|| self.tally.products().first().copied().flatten())
+            .map(|p| &policy.catalog.products[p]);
+        let format = match product.map(|p| p.errors) {
+            Some(ErrorShape::Oss) => Format::Oss,
+            _ if self.tally.xml() => Format::Xml,
+            _ => Format::Json,
+        };
+        let product = finding
+            .product
             .map(|p| policy.catalog.products[p].id.clone())
             .unwrap_or_default();
         Step::Deny(Box::new(Denial {
@@ -286,11 +296,7 @@ impl RequestCheck {
             action: finding.action.clone().unwrap_or_default(),
             host: self.tally.host().to_string(),
             request_id: self.request_id.clone(),
-            format: if self.tally.xml() {
-                Format::Xml
-            } else {
-                Format::Json
-            },
+            format,
             kind,
         }))
     }

@@ -111,7 +111,8 @@ where
     Ok(encode_blocks(entries_of(entries)?))
 }
 
-fn base64(bytes: &[u8]) -> String {
+/// Standard base64, with padding.
+pub(crate) fn base64(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for group in bytes.chunks(3) {
         let mut b = [0u8; 3];

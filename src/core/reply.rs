@@ -1,7 +1,8 @@
 //! The local reply for a denied call, in Alibaba Cloud's own error shape (JSON, or XML when
-//! the request asks `Format=XML`), so client SDKs surface
+//! the request asks `Format=XML`; OSS's XML `Error` document for OSS), so client SDKs surface
 //! `Forbidden : There is a risk of leakage of this AccessKey.`
 
+use super::packed::base64;
 use serde::Serialize;
 
 /// Error code of the leaked-key deny.
@@ -23,11 +24,13 @@ pub enum ReplyKind {
     BodyTooLarge,
 }
 
-/// Body format asked for by the request.
+/// Body format: asked for by the request, or the product's own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     Json,
     Xml,
+    /// OSS's error document: XML, `application/xml`, the id in `x-oss-request-id`.
+    Oss,
 }
 
 /// A rendered local reply.
@@ -103,6 +106,7 @@ pub fn render(
             query_escape(request_id)
         ),
     };
+    let mut id_header = "x-acs-request-id";
     let (content_type, body) = match format {
         Format::Json => (
             "application/json;charset=utf-8",
@@ -119,13 +123,34 @@ pub fn render(
                 xml_escape(&error.recommend)
             ),
         ),
+        Format::Oss => {
+            id_header = "x-oss-request-id";
+            // OSS's own layout, as its SDKs parse it.
+            (
+                "application/xml",
+                format!(
+                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error>\n  <Code>{}</Code>\n  <Message>{}</Message>\n  <RequestId>{}</RequestId>\n  <HostId>{}</HostId>\n  <RecommendDoc>{}</RecommendDoc>\n</Error>\n",
+                    xml_escape(error.code),
+                    xml_escape(error.message),
+                    xml_escape(error.request_id),
+                    xml_escape(error.host_id),
+                    xml_escape(&error.recommend)
+                ),
+            )
+        }
     };
+    let mut headers = vec![
+        ("content-type", content_type.to_string()),
+        (id_header, request_id.to_string()),
+    ];
+    if format == Format::Oss {
+        // OSS repeats its error document, base64-encoded, in `x-oss-err`: the only place
+        // a client finds it in the reply to a HEAD request, which carries no body.
+        headers.push(("x-oss-err", base64(body.as_bytes())));
+    }
     Reply {
         status,
-        headers: vec![
-            ("content-type", content_type.to_string()),
-            ("x-acs-request-id", request_id.to_string()),
-        ],
+        headers,
         body,
     }
 }
@@ -211,6 +236,44 @@ mod tests {
         assert_eq!(reply.headers[0].1, "text/xml;charset=utf-8");
         assert!(reply.body.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><RequestId>r&lt;1&gt;</RequestId><HostId>a&amp;b</HostId><Code>Forbidden</Code><Message>There is a risk of leakage of this AccessKey.</Message><Recommend>"));
         assert!(reply.body.ends_with("</Recommend></Error>"));
+    }
+
+    #[test]
+    fn oss_reply_is_an_oss_error_document() {
+        let reply = render(
+            ReplyKind::Leaked,
+            Format::Oss,
+            "r1",
+            "b.oss-cn-hangzhou.aliyuncs.com",
+            "oss",
+        );
+        assert_eq!(reply.status, 403);
+        assert_eq!(
+            reply.headers[0],
+            ("content-type", "application/xml".to_string())
+        );
+        assert_eq!(reply.headers[1], ("x-oss-request-id", "r1".to_string()));
+        let element = |name: &str| {
+            let open = format!("<{name}>");
+            let start = reply.body.find(&open).unwrap() + open.len();
+            let end = reply.body[start..].find(&format!("</{name}>")).unwrap();
+            reply.body[start..start + end].to_string()
+        };
+        assert!(reply
+            .body
+            .starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error>"));
+        assert_eq!(element("Code"), "Forbidden");
+        assert_eq!(element("Message"), MESSAGE);
+        assert_eq!(element("RequestId"), "r1");
+        assert_eq!(element("HostId"), "b.oss-cn-hangzhou.aliyuncs.com");
+        assert_eq!(
+            reply.headers[2],
+            ("x-oss-err", base64(reply.body.as_bytes()))
+        );
+        let too_large = render(ReplyKind::BodyTooLarge, Format::Oss, "r<", "h", "oss");
+        assert_eq!(too_large.status, 413);
+        assert!(too_large.body.contains("<Code>RequestBodyTooLarge</Code>"));
+        assert!(too_large.body.contains("<RequestId>r&lt;</RequestId>"));
     }
 
     #[test]

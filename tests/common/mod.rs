@@ -158,9 +158,12 @@ pub fn check(case: &Case, got: &Outcome) -> Result<(), String> {
     }
 }
 
-/// Reads `json`/`xml` off a reply content type.
+/// Reads `json`/`xml`/`oss` (OSS's `application/xml` error document) off a reply content
+/// type.
 pub fn format_of(content_type: &str) -> String {
-    if content_type.contains("xml") {
+    if content_type == "application/xml" {
+        "oss".into()
+    } else if content_type.contains("xml") {
         "xml".into()
     } else {
         "json".into()

@@ -7,7 +7,7 @@
 #   org-ca.pem              the organisation's internal CA (clients trust it in intercept mode)
 #   gateway.pem, gateway.key  the gateway's certificate for the Alibaba Cloud names, from org-ca
 # Region wildcards: a '*' covers one label only, so ecs.cn-hangzhou.aliyuncs.com needs
-# *.cn-hangzhou.aliyuncs.com.
+# *.cn-hangzhou.aliyuncs.com, and an OSS bucket's host *.oss-cn-hangzhou.aliyuncs.com.
 set -euo pipefail
 out=${1:?usage: make-certs.sh OUT_DIR}
 mkdir -p "$out"
@@ -16,7 +16,8 @@ cd "$out"
 regions=(cn-hangzhou cn-shanghai cn-beijing ap-southeast-1)
 san="DNS:*.aliyuncs.com"
 for region in "${regions[@]}"; do
-  san="$san,DNS:*.$region.aliyuncs.com"
+  # OSS buckets are <bucket>.oss-<region>.aliyuncs.com (and -internal).
+  san="$san,DNS:*.$region.aliyuncs.com,DNS:*.oss-$region.aliyuncs.com"
 done
 
 ca() { # name, subject

@@ -5,9 +5,10 @@
 
 Serves HTTP/1.1 over TLS on each address (one certificate per address, for every name it
 covers), checks each request's signature the way Alibaba Cloud does (RPC signature V2,
-HMAC-SHA1; V3, ACS3-HMAC-SHA256) and answers like the cloud: JSON with `RequestId` (and the
-fields SDKs read for STS AssumeRole, GetCallerIdentity, ECS DescribeRegions, SMS SendSms), or
-`SignatureDoesNotMatch`. The secret of an AccessKey ID is `secret_for(id)`; an `STS.` key also
+HMAC-SHA1; V3, ACS3-HMAC-SHA256; OSS V1 and V4 on OSS hosts) and answers like the cloud: JSON
+with `RequestId` (and the fields SDKs read for STS AssumeRole, GetCallerIdentity, ECS
+DescribeRegions, SMS SendSms), or `SignatureDoesNotMatch`; OSS hosts as OSS does (objects kept
+in memory, XML errors, `x-oss-request-id`). The secret of an AccessKey ID is `secret_for(id)`; an `STS.` key also
 needs its security token, `token_for(id)`.
 
 Every request is appended to --record as one JSON line, first as `"event": "headers"` once its
@@ -27,7 +28,7 @@ import ssl
 import sys
 import threading
 import uuid
-from urllib.parse import quote, unquote_plus
+from urllib.parse import quote, unquote, unquote_plus
 
 STS_ROLE_LEAKED = "leaked"
 
@@ -135,8 +136,71 @@ def check_v2(req):
     return key_id, "ok"
 
 
+def oss_target(req):
+    """The bucket (from the host: `<bucket>.oss-<region>.aliyuncs.com`) and the object key."""
+    host = (req.header("host") or "").split(":")[0].lower()
+    first, _, rest = host.partition(".")
+    bucket = first if rest.startswith("oss-") else ""
+    return bucket, unquote(req.path.lstrip("/"))
+
+
+def check_oss_v1(req, auth):
+    """OSS signature V1: HMAC-SHA1 over the verb, MD5, type, date, x-oss-* headers, resource."""
+    key_id, _, signature = auth[len("OSS "):].partition(":")
+    bucket, key = oss_target(req)
+    oss_headers = sorted((n.lower(), v) for n, v in req.headers if n.lower().startswith("x-oss-"))
+    canonical_headers = "".join(f"{n}:{v}\n" for n, v in oss_headers)
+    resource = f"/{bucket}/{key}" if bucket else "/"
+    to_sign = "\n".join([req.method, req.header("content-md5") or "",
+                         req.header("content-type") or "",
+                         req.header("x-oss-date") or req.header("date") or "",
+                         canonical_headers + resource])
+    digest = hmac.new(secret_for(key_id).encode(), to_sign.encode(), hashlib.sha1).digest()
+    if not hmac.compare_digest(base64.b64encode(digest).decode(), signature):
+        return key_id, "signature mismatch"
+    return key_id, "ok"
+
+
+def oss_v4_encode(text, keep_slash):
+    return quote(text, safe="-_.~" + ("/" if keep_slash else ""))
+
+
+def check_oss_v4(req, auth):
+    """OSS signature V4 (OSS4-HMAC-SHA256): a canonical request, a scope, a derived key."""
+    fields = dict(part.strip().split("=", 1) for part in auth[len("OSS4-HMAC-SHA256 "):].split(","))
+    credential = fields.get("Credential", "")
+    key_id, _, scope = credential.partition("/")
+    date, region, product, _ = (scope.split("/") + ["", "", "", ""])[:4]
+    additional = [h for h in fields.get("AdditionalHeaders", "").split(";") if h]
+    bucket, key = oss_target(req)
+    uri = oss_v4_encode(f"/{bucket}/{key}" if bucket else "/", True)
+    query = sorted((oss_v4_encode(n, False), oss_v4_encode(v, False))
+                   for n, v in parse_pairs(req.query))
+    canonical_query = "&".join(f"{n}={v}" if v else n for n, v in query)
+    signed = sorted((n.lower(), v) for n, v in req.headers
+                    if n.lower().startswith("x-oss-")
+                    or n.lower() in ("content-type", "content-md5") or n.lower() in additional)
+    canonical_headers = "".join(f"{n}:{v}\n" for n, v in signed)
+    canonical = "\n".join([req.method, uri, canonical_query, canonical_headers,
+                           ";".join(sorted(additional)),
+                           req.header("x-oss-content-sha256") or "UNSIGNED-PAYLOAD"])
+    to_sign = "\n".join(["OSS4-HMAC-SHA256", req.header("x-oss-date") or "", scope,
+                         hashlib.sha256(canonical.encode()).hexdigest()])
+    signing = ("aliyun_v4" + secret_for(key_id)).encode()
+    for part in (date, region, product, "aliyun_v4_request"):
+        signing = hmac.new(signing, part.encode(), hashlib.sha256).digest()
+    want = hmac.new(signing, to_sign.encode(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(want, fields.get("Signature", "")):
+        return key_id, "signature mismatch"
+    return key_id, "ok"
+
+
 def check_signature(req):
     auth = req.header("authorization") or ""
+    if auth.startswith("OSS "):
+        return check_oss_v1(req, auth)
+    if auth.startswith("OSS4-HMAC-SHA256 "):
+        return check_oss_v4(req, auth)
     if auth.startswith("ACS3-HMAC-SHA256 "):
         return check_v3(req, auth)
     if req.param("Signature") is not None:
@@ -167,6 +231,52 @@ def success_body(req, key_id, request_id):
     elif action == "SendSms":
         body.update({"Code": "OK", "Message": "OK", "BizId": "900000000000000000^0"})
     return body
+
+
+OSS_OBJECTS = {}
+OSS_LOCK = threading.Lock()
+
+
+def oss_answer(req, verdict, request_id):
+    """OSS's answer: the object operation done in memory, or OSS's XML error."""
+    bucket, key = oss_target(req)
+    headers = {"x-oss-request-id": request_id}
+    if verdict != "ok":
+        body = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error>\n"
+                "  <Code>SignatureDoesNotMatch</Code>\n"
+                f"  <Message>The request signature we calculated does not match ({verdict}).</Message>\n"
+                f"  <RequestId>{request_id}</RequestId>\n  <HostId>{req.header('host')}</HostId>\n"
+                "</Error>\n").encode()
+        headers["content-type"] = "application/xml"
+        return "403 Forbidden", headers, body
+    with OSS_LOCK:
+        if req.method == "PUT":
+            OSS_OBJECTS[(bucket, key)] = req.body
+            headers["etag"] = '"' + hashlib.md5(req.body).hexdigest().upper() + '"'
+            return "200 OK", headers, b""
+        data = OSS_OBJECTS.get((bucket, key))
+        if req.method == "DELETE":
+            OSS_OBJECTS.pop((bucket, key), None)
+            return "204 No Content", headers, b""
+    if data is None:
+        body = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error>\n  <Code>NoSuchKey</Code>\n"
+                "  <Message>The specified key does not exist.</Message>\n"
+                f"  <RequestId>{request_id}</RequestId>\n</Error>\n").encode()
+        headers["content-type"] = "application/xml"
+        return "404 Not Found", headers, (b"" if req.method == "HEAD" else body)
+    headers["etag"] = '"' + hashlib.md5(data).hexdigest().upper() + '"'
+    headers["content-type"] = "application/octet-stream"
+    headers["x-oss-object-type"] = "Normal"
+    headers["last-modified"] = "Wed, 02 Dec 2026 00:00:00 GMT"
+    if req.method == "HEAD":
+        headers["content-length"] = str(len(data))
+        return "200 OK", headers, b""
+    return "200 OK", headers, data
+
+
+def is_oss(req):
+    auth = req.header("authorization") or ""
+    return auth.startswith("OSS ") or auth.startswith("OSS4-HMAC-SHA256 ")
 
 
 class Recorder:
@@ -251,6 +361,14 @@ def serve_connection(conn, listener, sni, recorder):
         recorder.write(dict(base, event="request", body=base64.b64encode(body).decode(),
                             action=req.action(), key=key_id, signature=verdict,
                             request_id=request_id))
+        if is_oss(req):
+            status, headers, payload = oss_answer(req, verdict, request_id)
+            if "content-length" not in headers:
+                headers["content-length"] = str(len(payload))
+            conn.sendall(f"HTTP/1.1 {status}\r\n".encode()
+                         + "".join(f"{n}: {v}\r\n" for n, v in headers.items()).encode()
+                         + b"\r\n" + payload)
+            continue
         if verdict == "ok":
             status, reply = "200 OK", success_body(req, key_id, request_id)
         else:

@@ -283,7 +283,9 @@ pub fn check(case: &Case, variant: Variant, got: &Outcome) -> Result<(), String>
                 Some(format!("{}, want deny by {rule}", got.verdict))
             } else if got.rule.as_ref().is_some_and(|r| *r != rule) {
                 Some(format!("denied by {:?}, want {rule}", got.rule))
-            } else if got.status != Some(403) || !body.contains("\"Forbidden\"") {
+            } else if got.status != Some(403)
+                || !(body.contains("\"Forbidden\"") || body.contains("<Code>Forbidden</Code>"))
+            {
                 Some(format!(
                     "deny reply {:?} {body:?}, want 403 Forbidden",
                     got.status

@@ -8,8 +8,9 @@ A driver reads a plan (JSON, path in argv[1]):
      "calls": [{"id", "product", "action", "key", "secret"} or {"id", "product", "action",
                "credentials_from": "id of an AssumeRole call"}, plus "role" for AssumeRole]}
 runs the calls in order, and prints one JSON line per call: `ok` with the `request_id` (and
-the `credentials` AssumeRole returned), or the SDK's `error` text (with `code`, `status` when
-the SDK gives them), and `recorded`: the stand-in's record lines written during the call.
+the `credentials` AssumeRole returned), or the SDK's `error` text (with `code`, `status`,
+`message`, `error_request_id` when the SDK gives them), and `recorded`: the stand-in's record
+lines written during the call.
 """
 
 import json
@@ -58,7 +59,9 @@ def run(plan, call_one):
             result.update(ok=False, error=str(error), type=type(error).__name__,
                           code=getattr(error, "code", None) or getattr(error, "error_code", None),
                           status=getattr(error, "status_code", None)
-                          or getattr(error, "http_status", None))
+                          or getattr(error, "http_status", None),
+                          message=getattr(error, "message", None),
+                          error_request_id=getattr(error, "request_id", None))
             if callable(getattr(error, "get_error_code", None)):
                 result.update(code=error.get_error_code(), status=error.get_http_status())
         with open(plan["record"], "rb") as f:
