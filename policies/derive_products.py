@@ -8,7 +8,8 @@ ENDPOINTS_JSON is `aliyunsdkcore/data/endpoints.json` of Alibaba Cloud's Python 
 (PyPI `aliyun-python-sdk-core`; `./build.sh test` installs it into .tools/sdk-venv). Each of
 its hosts gives its product a host code (the first label, as `<code>[.<region>].aliyuncs.com`)
 or, for a host led by a region (`cn-hangzhou.fc.aliyuncs.com`), a shape. Codes that the
-high-risk list (policies/high-risk.json) gives a listed product stay that product's. The
+high-risk list (policies/high-risk.json) gives a listed product stay that product's, and the
+listed products are known products too (so they stay known under a replacement list). The
 shapes of policies/products-shapes.json (OSS buckets, Log Service projects, Function Compute
 accounts, …) are merged in. --check compares with the file instead of writing it.
 """
@@ -57,6 +58,12 @@ def derive(endpoints):
         for field in ("name", "errors"):
             if field in item:
                 e[field] = item[field]
+    # The listed products too, so that they stay known under a list that no longer names them
+    # (a replacement list in the configuration).
+    for row in listed["products"]:
+        e = entry(row["product"])
+        e["codes"].update(row["hosts"])
+        e.setdefault("name", row["name"])
     # A code claimed by two products (one endpoint serving both) stays with the first.
     claimed = {}
     for product in sorted(products):

@@ -3,7 +3,7 @@
 mod cli_support;
 
 use akguard::core::catalog::{Catalog, Operations, EMBEDDED_LIST};
-use cli_support::{expect_code, run};
+use cli_support::{expect_code, run, scratch, write};
 
 #[test]
 fn the_table_shows_every_row_and_operation() {
@@ -121,4 +121,96 @@ fn bad_options_are_usage_errors_and_help_is_given() {
     let got = run(&["list", "--help"]);
     expect_code(&got, 0, "--help");
     assert!(got.stdout.contains("--json"));
+}
+
+#[test]
+fn diff_shows_what_a_candidate_list_adds_and_removes() {
+    let dir = scratch("list-diff");
+    let mut list: serde_json::Value = serde_json::from_str(EMBEDDED_LIST).unwrap();
+    list["published"] = "2026-06".into();
+    list["source"] = "a newer list".into();
+    let rows = list["products"].as_array_mut().unwrap();
+    rows.retain(|r| r["product"] != "dbs");
+    for row in rows.iter_mut() {
+        if row["product"] == "ims" {
+            row["operations"] = serde_json::json!(["CreateAccessKey"]);
+        }
+        if row["product"] == "ecs" {
+            let ops = row["operations"].as_array_mut().unwrap();
+            ops.retain(|a| a != "RunCommand");
+            // Same action, other case: not a difference.
+            ops.iter_mut()
+                .for_each(|a| *a = a.as_str().unwrap().to_lowercase().into());
+            ops.push("StopInstance".into());
+        }
+    }
+    rows.push(serde_json::json!({"product": "sts", "version": "2015-04-01", "hosts": ["sts"], "operations": ["AssumeRole"]}));
+    let file = write(&dir, "candidate.json", list.to_string());
+    let got = run(&["list", "--diff", file.to_str().unwrap()]);
+    expect_code(&got, 0, "list --diff");
+    let catalog = Catalog::embedded().unwrap();
+    let lines: Vec<&str> = got.stdout.lines().collect();
+    assert_eq!(
+        lines[0],
+        format!(
+            "embedded:  published {}: {}",
+            catalog.published, catalog.source
+        )
+    );
+    assert_eq!(lines[1], "candidate: published 2026-06: a newer list");
+    let changes: Vec<String> = lines
+        .iter()
+        .filter(|l| l.starts_with("+ ") || l.starts_with("- "))
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            "- dbs CreateDownload",
+            "- dbs DescribeDownloadBackupSetStorageInfo",
+            "- dbs ModifyBackupStrategy",
+            "+ ecs StopInstance",
+            "- ecs RunCommand",
+            "- ims every operation",
+            "+ ims CreateAccessKey",
+            "+ sts AssumeRole",
+        ]
+    );
+    assert_eq!(
+        lines.last().copied(),
+        Some("3 added, 5 removed (a product's \"every operation\" counts as one)")
+    );
+
+    // A configuration holding the list is read too; the embedded list is no difference.
+    let config = dir.join("config.json");
+    std::fs::write(
+        &config,
+        serde_json::json!({ "high_risk_list": list }).to_string(),
+    )
+    .unwrap();
+    let got = run(&["list", "--diff", config.to_str().unwrap()]);
+    expect_code(&got, 0, "list --diff config");
+    assert!(got
+        .stdout
+        .ends_with("3 added, 5 removed (a product's \"every operation\" counts as one)\n"));
+    let same = write(&dir, "same.json", EMBEDDED_LIST);
+    let got = run(&["list", "--diff", same.to_str().unwrap()]);
+    expect_code(&got, 0, "list --diff same");
+    assert!(got.stdout.ends_with("\nno difference in what is blocked\n"));
+
+    // A bad candidate is refused with the path of the problem.
+    list["products"][0]["operations"] = serde_json::json!([]);
+    std::fs::write(
+        &config,
+        serde_json::json!({ "high_risk_list": list }).to_string(),
+    )
+    .unwrap();
+    let got = run(&["list", "--diff", config.to_str().unwrap()]);
+    expect_code(&got, 1, "list --diff bad");
+    assert!(
+        got.stderr
+            .contains("config.json: high_risk_list.products[0].operations: expected \"*\""),
+        "{}",
+        got.stderr
+    );
 }

@@ -22,7 +22,7 @@ fn a_valid_json_configuration_is_summarised() {
     expect_code(&got, 0, "valid configuration");
     assert_eq!(
         got.stdout,
-        "akguard.json: valid: leaked_keys=3 (distinct 2) mode=shadow deny_all_calls=false extra_operations=0 endpoints=1 max_body_bytes=1048576 hold_headers=false\n"
+        "akguard.json: valid: leaked_keys=3 (distinct 2) mode=shadow deny_all_calls=false extra_operations=0 endpoints=1 max_body_bytes=1048576 high_risk_list=embedded published=2026-01 hold_headers=false\n"
     );
     assert_eq!(got.stderr, "");
 }
@@ -387,7 +387,7 @@ spec:
     expect_code(&got, 1, "one invalid WasmPlugin");
     assert_eq!(
         got.stdout,
-        "plugins.yaml [akguard]: valid: leaked_keys=1 (distinct 1) mode=shadow deny_all_calls=false extra_operations=0 endpoints=0 max_body_bytes=1048576 hold_headers=false\n"
+        "plugins.yaml [akguard]: valid: leaked_keys=1 (distinct 1) mode=shadow deny_all_calls=false extra_operations=0 endpoints=0 max_body_bytes=1048576 high_risk_list=embedded published=2026-01 hold_headers=false\n"
     );
     assert_eq!(
         got.stderr,

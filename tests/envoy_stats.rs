@@ -6,6 +6,7 @@
 
 mod envoy;
 
+use akguard::core::catalog::Catalog;
 use envoy::bootstrap::{bootstrap, direct_listener};
 use envoy::client::{send, Body, Request, Version};
 use envoy::{Envoy, Options};
@@ -86,6 +87,9 @@ fn counters_in_stats_and_prometheus() {
         ("body_too_large", 2),
         ("config_rejected", 0),
         ("keys_loaded", 2),
+        // The embedded list: published 2026-01, and its fingerprint.
+        ("high_risk_list_published", 20260100),
+        ("high_risk_list_digest", Catalog::embedded().unwrap().digest),
     ]
     .into_iter()
     .collect();
@@ -118,7 +122,12 @@ fn counters_in_stats_and_prometheus() {
     );
 
     for (name, value) in &want {
-        let kind = if *name == "keys_loaded" {
+        let gauges = [
+            "keys_loaded",
+            "high_risk_list_published",
+            "high_risk_list_digest",
+        ];
+        let kind = if gauges.contains(name) {
             "gauge"
         } else {
             "counter"

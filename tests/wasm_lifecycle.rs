@@ -7,6 +7,7 @@
 mod common;
 mod harness;
 
+use akguard::core::catalog::Catalog;
 use akguard::core::config;
 use common::{CLEAN, LEAKED};
 use harness::{compile, read_module, release_module, Action, LogLevel, Request, Vm};
@@ -126,12 +127,17 @@ fn vm_starts_and_a_valid_configuration_is_accepted() {
     assert!(plugin.started && plugin.configured);
     assert_eq!(
         vm.logs(LogLevel::Info),
-        ["akguard configuration accepted: leaked_keys=3 (distinct 2) mode=enforce deny_all_calls=false extra_operations=0 endpoints=0 max_body_bytes=4096"]
+        ["akguard configuration accepted: leaked_keys=3 (distinct 2) mode=enforce deny_all_calls=false extra_operations=0 endpoints=0 max_body_bytes=4096 high_risk_list=embedded published=2026-01"]
     );
     for name in METRICS {
         assert_eq!(vm.counter(name), Some(0), "{name}");
     }
     assert_eq!(vm.gauge("akguard.keys_loaded"), Some(2));
+    assert_eq!(vm.gauge("akguard.high_risk_list_published"), Some(20260100));
+    assert_eq!(
+        vm.gauge("akguard.high_risk_list_digest"),
+        Some(Catalog::embedded().unwrap().digest as i64)
+    );
     for level in [LogLevel::Warn, LogLevel::Error, LogLevel::Critical] {
         assert!(vm.logs(level).is_empty(), "{level:?}: {:?}", vm.logs(level));
     }
@@ -282,4 +288,38 @@ fn checked_requests_reach_envoy_on_the_tick_before_a_deny_and_at_the_end() {
     vm.stop_plugin(root);
     assert_eq!(checked(&vm), Some(7));
     assert!(vm.unimplemented().is_empty(), "{:?}", vm.unimplemented());
+}
+
+#[test]
+fn a_replacement_high_risk_list_applies_is_reported_and_a_bad_one_keeps_the_last() {
+    let list = r#"{"source": "a newer list", "published": "2026-06-15",
+        "products": [{"product": "ecs", "version": "2014-05-26", "hosts": ["ecs"], "operations": ["DescribeRegions"]}]}"#;
+    let mut vm = Vm::new();
+    let plugin = vm.start_plugin(format!(
+        r#"{{"leaked_keys":["{LEAKED}"],"high_risk_list":{list}}}"#
+    ));
+    assert!(plugin.configured);
+    assert!(vm.logs(LogLevel::Info)[0]
+        .ends_with(" high_risk_list=configured published=2026-06-15 source=\"a newer list\""));
+    let replaced = config::load(format!(r#"{{"high_risk_list":{list}}}"#).as_bytes())
+        .unwrap()
+        .policy;
+    assert_eq!(vm.gauge("akguard.high_risk_list_published"), Some(20260615));
+    assert_eq!(
+        vm.gauge("akguard.high_risk_list_digest"),
+        Some(replaced.catalog.digest as i64)
+    );
+    // The list given decides: RunInstances is no longer listed.
+    assert!(!denied(&mut vm, plugin.root_id, LEAKED));
+
+    // A bad list is refused naming the field; the list in force stays, and so do its gauges.
+    vm.clear_logs();
+    let bad = vm.start_plugin(format!(
+        r#"{{"leaked_keys":["{LEAKED}"],"high_risk_list":{{"source":"s","published":"2026-07","products":[{{"product":"ecs","version":"1","operations":[]}}]}}}}"#
+    ));
+    assert!(!bad.configured);
+    assert!(vm.logs(LogLevel::Error)[0]
+        .starts_with("akguard configuration rejected: high_risk_list.products[0].operations: "));
+    assert_eq!(vm.gauge("akguard.high_risk_list_published"), Some(20260615));
+    assert!(!denied(&mut vm, plugin.root_id, LEAKED));
 }

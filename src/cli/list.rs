@@ -1,5 +1,6 @@
 //! `akguard list`: the embedded high-risk list, as a table or as JSON, with its source and
-//! publication date; with `--known`, the catalog of known products and their host names.
+//! publication date; with `--known`, the catalog of known products and their host names; with
+//! `--diff`, a candidate list against the embedded one.
 
 use super::{CliResult, EXIT_OK};
 use akguard::core::catalog::{Catalog, Operations};
@@ -12,15 +13,19 @@ use std::io::Write;
 (the first label of its API hosts) and its blocked operations (`*`: every operation), with the list's source and \
 publication date. With --known: every product akguard knows (from Alibaba Cloud's endpoint data), its host codes \
 and host shapes, and whether the list names operations of it (a leaked key's call to a known product with none \
-passes)."
+passes). With --diff FILE: what a candidate list adds to and removes from the embedded one."
 )]
 pub struct Args {
     /// Print the list as JSON
     #[arg(long)]
     pub json: bool,
     /// Show the known products and their host names instead of the list
-    #[arg(long)]
+    #[arg(long, conflicts_with = "diff")]
     pub known: bool,
+    /// Show what a candidate list (a list file, or a configuration with high_risk_list) adds
+    /// to and removes from the embedded one
+    #[arg(long, value_name = "FILE", conflicts_with = "json")]
+    pub diff: Option<std::path::PathBuf>,
 }
 
 /// Lines of cells, each column as wide as its widest cell.
@@ -145,7 +150,9 @@ fn table(catalog: &Catalog) -> String {
 
 pub fn run(args: &Args) -> CliResult {
     let catalog = Catalog::embedded()?;
-    let text = if args.known && args.json {
+    let text = if let Some(path) = &args.diff {
+        super::list_diff::report(path)?
+    } else if args.known && args.json {
         let mut text = serde_json::to_string_pretty(&known_json(&catalog))
             .map_err(|e| format!("rendering the products: {e}"))?;
         text.push('\n');

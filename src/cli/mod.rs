@@ -14,6 +14,7 @@ mod http_request;
 mod key_list;
 mod keys;
 mod list;
+mod list_diff;
 mod raw_http;
 mod shell_words;
 mod validate;

@@ -9,9 +9,10 @@
 //! so naming another version of a listed product cannot escape a block.
 
 use super::host_shapes::Shape;
+use super::list_file::{self, ListFile};
+pub use super::list_file::{AllMarker, Operations, Row};
 use super::product_set::{ProductSet, MAX_PRODUCTS};
 use hashbrown::HashMap;
-use serde::Deserialize;
 
 /// The embedded list: `policies/high-risk.json` without its layout whitespace (`build.rs`).
 pub const EMBEDDED_LIST: &str = include_str!(concat!(env!("OUT_DIR"), "/high-risk.json"));
@@ -39,64 +40,6 @@ fn length_bit(len: usize) -> u128 {
     len.checked_sub(1)
         .filter(|&n| n < LISTED_NAME_BYTES)
         .map_or(0, |n| 1u128 << n)
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ListFile {
-    source: String,
-    published: String,
-    #[allow(dead_code)]
-    recorded: String,
-    products: Vec<Row>,
-}
-
-/// One row of the published list: a product at one API version.
-#[derive(Clone, Debug, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Row {
-    /// Product id, e.g. `ecs`.
-    pub product: String,
-    /// Display name, e.g. `Elastic Compute Service (ECS)`.
-    pub name: String,
-    /// API version the row was published for.
-    pub version: String,
-    /// Host codes: the first label of the product's API hosts, e.g. `dbs-api`.
-    pub hosts: Vec<String>,
-    /// Listed operations, or `"*"` for every operation.
-    pub operations: Operations,
-}
-
-/// A row's operations: every operation (`"*"`), or a list.
-#[derive(Clone, Debug, Deserialize, serde::Serialize)]
-#[serde(untagged)]
-pub enum Operations {
-    All(AllMarker),
-    Listed(Vec<String>),
-}
-
-/// The `"*"` marker.
-#[derive(Clone, Copy, Debug, serde::Serialize)]
-#[serde(into = "&'static str")]
-pub struct AllMarker;
-
-impl From<AllMarker> for &'static str {
-    fn from(_: AllMarker) -> Self {
-        "*"
-    }
-}
-
-impl<'de> Deserialize<'de> for AllMarker {
-    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(de)?;
-        if text == "*" {
-            Ok(AllMarker)
-        } else {
-            Err(serde::de::Error::custom(
-                "operations must be \"*\" or a list",
-            ))
-        }
-    }
 }
 
 /// One product, merged over its rows.
@@ -139,6 +82,10 @@ impl ErrorShape {
 pub struct Catalog {
     pub source: String,
     pub published: String,
+    /// The list is the configuration's `high_risk_list`, not the embedded one.
+    pub configured: bool,
+    /// [`list_file::digest`] of the rows.
+    pub digest: u64,
     pub rows: Vec<Row>,
     pub products: Vec<Product>,
     /// Where the known products come from, and when they were recorded (empty for a list
@@ -168,11 +115,18 @@ impl Catalog {
 
     /// Parses a list in the format of `policies/high-risk.json`.
     pub fn parse(text: &str) -> Result<Catalog, String> {
-        let file: ListFile =
-            serde_json::from_str(text).map_err(|e| format!("high-risk list: {e}"))?;
+        let file = list_file::parse(text)
+            .map_err(|e| format!("high-risk list: {}: {}", e.path, e.problem))?;
+        Catalog::from_list(file)
+    }
+
+    /// The catalog of a list read by [`list_file::read`] (no known products yet).
+    pub fn from_list(file: ListFile) -> Result<Catalog, String> {
         let mut catalog = Catalog {
             source: file.source,
             published: file.published,
+            configured: false,
+            digest: list_file::digest(&file.rows),
             rows: Vec::new(),
             products: Vec::new(),
             known_source: String::new(),
@@ -183,9 +137,17 @@ impl Catalog {
             codes: Vec::new(),
             shapes: Vec::new(),
         };
-        for row in file.products {
+        for row in file.rows {
             catalog.add_row(row)?;
         }
+        Ok(catalog)
+    }
+
+    /// A list given in the configuration, with the embedded known products.
+    pub fn configured(file: ListFile) -> Result<Catalog, String> {
+        let mut catalog = Catalog::from_list(file)?;
+        catalog.configured = true;
+        catalog.add_known(EMBEDDED_PRODUCTS)?;
         Ok(catalog)
     }
 

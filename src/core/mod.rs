@@ -11,6 +11,7 @@ pub mod endpoints;
 pub mod fingerprints;
 pub mod host_shapes;
 pub mod keyset;
+pub mod list_file;
 pub mod mask;
 pub mod packed;
 pub mod params;

@@ -24,6 +24,8 @@ pub struct Metrics {
     config_rejected: Option<u32>,
     keys_loaded: Option<u32>,
     vm_memory_bytes: Option<u32>,
+    list_published: Option<u32>,
+    list_digest: Option<u32>,
 }
 
 /// A counter of [`Metrics`].
@@ -52,6 +54,8 @@ impl Metrics {
             config_rejected: define(MetricType::Counter, "akguard.config_rejected"),
             keys_loaded: define(MetricType::Gauge, "akguard.keys_loaded"),
             vm_memory_bytes: define(MetricType::Gauge, "akguard.vm_memory_bytes"),
+            list_published: define(MetricType::Gauge, "akguard.high_risk_list_published"),
+            list_digest: define(MetricType::Gauge, "akguard.high_risk_list_digest"),
         }
     }
 
@@ -87,6 +91,17 @@ impl Metrics {
         if let Some(id) = self.vm_memory_bytes {
             let pages = core::arch::wasm32::memory_size(0) as u64;
             let _ = hostcalls::record_metric(id, pages * 65_536);
+        }
+    }
+
+    /// Records which high-risk list is in force: its publication date (`YYYYMMDD`) and the
+    /// fingerprint of what it blocks.
+    pub fn set_list(&self, published: u32, digest: u64) {
+        if let Some(id) = self.list_published {
+            let _ = hostcalls::record_metric(id, u64::from(published));
+        }
+        if let Some(id) = self.list_digest {
+            let _ = hostcalls::record_metric(id, digest);
         }
     }
 

@@ -6,6 +6,7 @@ use super::http::AkguardHttp;
 use super::metrics::{Counter, Metrics};
 use crate::core::config;
 use crate::core::config::Policy;
+use crate::core::list_file;
 use log::{error, info, warn};
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::ContextType;
@@ -66,6 +67,10 @@ impl RootContext for AkguardRoot {
                 };
                 info!("akguard configuration accepted: {}{rules}", p.summary());
                 self.metrics.set_keys_loaded(p.keys.len());
+                self.metrics.set_list(
+                    list_file::published_number(&p.catalog.published),
+                    p.catalog.digest,
+                );
                 self.metrics.record_vm_memory();
                 self.set_tick_period(FLUSH_PERIOD);
                 self.policy = Rc::new(loaded.policy);

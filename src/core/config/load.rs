@@ -6,6 +6,7 @@ use super::super::catalog::Catalog;
 use super::super::decision::UnknownHosts;
 use super::super::endpoints::Endpoints;
 use super::super::keyset::{KeySet, KeySetBuilder};
+use super::super::list_file;
 use super::error::{expected, serde_problem, ConfigError};
 use super::key_stream::{KeysSeed, PackedSeed};
 use super::lists::{apply_extra_operations, parse_endpoints};
@@ -28,7 +29,11 @@ pub const FIELDS: &[&str] = &[
     "hold_headers",
     "unknown_hosts",
     "leaked_keys_packed",
+    LIST_FIELD,
 ];
+
+/// The field that replaces the embedded high-risk list (top level only: every rule uses it).
+pub const LIST_FIELD: &str = "high_risk_list";
 
 /// The raw top level: `leaked_keys` already in the builder, other fields as JSON values.
 struct TopLevel<'a> {
@@ -57,6 +62,13 @@ impl<'de> Visitor<'de> for TopLevel<'_> {
                 return Err(de::Error::custom("duplicate field"));
             }
             let rules_here = self.allow_rules && name == RULES_FIELD;
+            if !self.allow_rules && name == LIST_FIELD {
+                self.error.replace(Some(ConfigError::new(
+                    name,
+                    "given at the top level only (every rule uses the top level's list)",
+                )));
+                return Err(de::Error::custom("list in a rule"));
+            }
             if !rules_here && !FIELDS.contains(&name.as_str()) {
                 self.error.replace(Some(ConfigError::new(
                     name,
@@ -97,19 +109,33 @@ impl<'de> DeserializeSeed<'de> for TopLevel<'_> {
 /// configuration that protects nothing.
 pub fn load(mut bytes: &[u8]) -> Result<Loaded, ConfigError> {
     let size = bytes.len();
-    load_with(&mut bytes, size, true)
+    load_with(&mut bytes, size, None)
 }
 
 /// [`load`], reading the text from `reader` as it goes; `size_hint` is the text's length
 /// when known (0 otherwise), used to size the read buffer.
 pub fn load_from(mut reader: impl Read, size_hint: usize) -> Result<Loaded, ConfigError> {
-    load_with(&mut reader, size_hint, true)
+    load_with(&mut reader, size_hint, None)
 }
 
-/// One rule's own configuration: the top-level fields, without `_rules_`.
-fn load_rule(mut bytes: &[u8]) -> Result<(Policy, Vec<String>), ConfigError> {
+/// One rule's own configuration: the top-level fields, without `_rules_` and
+/// `high_risk_list`, over the top level's list.
+fn load_rule(mut bytes: &[u8], list: &Catalog) -> Result<(Policy, Vec<String>), ConfigError> {
     let size = bytes.len();
-    load_with(&mut bytes, size, false).map(|loaded| (loaded.policy, loaded.warnings))
+    load_with(&mut bytes, size, Some(list)).map(|loaded| (loaded.policy, loaded.warnings))
+}
+
+/// The catalog of a `high_risk_list` value.
+fn configured_list(value: &Value) -> Result<Catalog, ConfigError> {
+    let file = list_file::read(value).map_err(|e| {
+        let path = if e.path == "(list)" {
+            LIST_FIELD.to_string()
+        } else {
+            format!("{LIST_FIELD}.{}", e.path)
+        };
+        ConfigError::new(path, e.problem)
+    })?;
+    Catalog::configured(file).map_err(|e| ConfigError::new(LIST_FIELD, e))
 }
 
 /// Bytes read from the configuration text at a time.
@@ -131,14 +157,15 @@ fn skip_whitespace(reader: &mut impl BufRead) -> io::Result<bool> {
     }
 }
 
-/// One instance of the parser for every reader: the module carries it once.
+/// One instance of the parser for every reader: the module carries it once. `rule_of` is the
+/// top level's list when this is a rule's configuration.
 fn load_with(
     reader: &mut dyn Read,
     size_hint: usize,
-    allow_rules: bool,
+    rule_of: Option<&Catalog>,
 ) -> Result<Loaded, ConfigError> {
+    let allow_rules = rule_of.is_none();
     let mut warnings = Vec::new();
-    let mut catalog = Catalog::embedded().map_err(|e| ConfigError::new("(embedded list)", e))?;
     let mut builder = KeySetBuilder::default();
     let mut key_count = 0usize;
     let mut packed_count = 0usize;
@@ -196,6 +223,18 @@ fn load_with(
         key_count += packed_count;
         saw_keys = key_count > 0;
     }
+    // The list first: `extra_operations`, `endpoints` and every rule build on it.
+    let list = match (rule_of, fields.iter().find(|(name, _)| name == LIST_FIELD)) {
+        (Some(list), _) => list.clone(),
+        (None, Some((_, value))) => configured_list(value)?,
+        (None, None) => Catalog::embedded().map_err(|e| ConfigError::new("(embedded list)", e))?,
+    };
+    // Rules build on the list as given, without the top level's own additions.
+    let rules_list = fields
+        .iter()
+        .any(|(name, _)| name == RULES_FIELD)
+        .then(|| list.clone());
+    let mut catalog = list;
     let mut mode = Mode::Enforce;
     let mut deny_all_calls = false;
     let mut unknown_hosts = UnknownHosts::Deny;
@@ -245,7 +284,12 @@ fn load_with(
             }
             "extra_operations" => extra_operations = apply_extra_operations(&mut catalog, value)?,
             "endpoints" => endpoints = parse_endpoints(&catalog, value)?,
-            RULES_FIELD => rules = rules::parse(value, &load_rule, &mut rule_warnings)?,
+            RULES_FIELD => {
+                let list = rules_list.as_ref().ok_or_else(|| {
+                    ConfigError::new(RULES_FIELD, "(internal) the list for rules is missing")
+                })?;
+                rules = rules::parse(value, &|bytes| load_rule(bytes, list), &mut rule_warnings)?
+            }
             "max_body_bytes" => {
                 let n = value
                     .as_u64()

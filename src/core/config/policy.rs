@@ -80,8 +80,17 @@ impl Policy {
             UnknownHosts::Deny => String::new(),
             other => format!(" unknown_hosts={}", other.label()),
         };
+        let list = &self.catalog;
+        let list = if list.configured {
+            format!(
+                " high_risk_list=configured published={} source={:?}",
+                list.published, list.source
+            )
+        } else {
+            format!(" high_risk_list=embedded published={}", list.published)
+        };
         format!(
-            "leaked_keys={} (distinct {}) mode={} deny_all_calls={} extra_operations={} endpoints={} max_body_bytes={}{unknown_hosts}",
+            "leaked_keys={} (distinct {}) mode={} deny_all_calls={} extra_operations={} endpoints={} max_body_bytes={}{unknown_hosts}{list}",
             self.keys_given,
             self.keys.len(),
             self.mode.label(),

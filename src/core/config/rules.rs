@@ -135,13 +135,13 @@ fn take_matcher(path: &str, object: &mut Map<String, Value>) -> Result<Matcher, 
 }
 
 /// Validates one rule's own configuration: its policy and warnings.
-pub type LoadRule = dyn Fn(&[u8]) -> Result<(Policy, Vec<String>), ConfigError>;
+pub type LoadRule<'a> = dyn Fn(&[u8]) -> Result<(Policy, Vec<String>), ConfigError> + 'a;
 
 /// Parses `_rules_`. `load_rule` validates one rule's own configuration (given as JSON) like
 /// the top level's; its errors and warnings come back prefixed with the rule's path.
 pub fn parse(
     value: &Value,
-    load_rule: &LoadRule,
+    load_rule: &LoadRule<'_>,
     warnings: &mut Vec<String>,
 ) -> Result<Vec<Rule>, ConfigError> {
     let items = value

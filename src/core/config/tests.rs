@@ -399,3 +399,96 @@ fn rejects_with_the_field_path() {
         assert!(err.to_string().starts_with(&format!("{path}: ")));
     }
 }
+
+/// A replacement list: ECS `RunInstances` and a new product, nothing else.
+const LIST: &str = r#"{"source": "a newer list", "published": "2026-06-01",
+    "products": [
+      {"product": "ecs", "version": "2014-05-26", "hosts": ["ecs"], "operations": ["RunInstances"]},
+      {"product": "newprod", "name": "A New Product", "version": "2026-01-01", "hosts": ["newprod"], "operations": "*"}
+    ]}"#;
+
+#[test]
+fn high_risk_list_replaces_the_embedded_list() {
+    // extra_operations before the list in the text: it still adds to the list given.
+    let text = format!(
+        r#"{{"extra_operations": [{{"product": "ecs", "actions": ["StopInstance"]}}],
+             "high_risk_list": {LIST}, "leaked_keys": ["LTAI5tLeakedKeyExample01"]}}"#
+    );
+    let p = load(text.as_bytes()).unwrap().policy;
+    let c = &p.catalog;
+    assert!(c.configured);
+    assert_eq!(c.published, "2026-06-01");
+    let ecs = c.product_index("ecs").unwrap();
+    assert!(c.is_listed(ecs, b"RunInstances"));
+    assert!(c.is_listed(ecs, b"StopInstance"));
+    assert!(!c.is_listed(ecs, b"DeleteInstance"));
+    let new = c.product_index("newprod").unwrap();
+    assert!(c.products[new].all && c.is_listed_product(new));
+    // Products the list no longer names stay known, with nothing listed.
+    for gone in ["ram", "dysmsapi", "rds"] {
+        let index = c.product_index(gone).unwrap();
+        assert!(!c.is_listed_product(index), "{gone}");
+    }
+    assert_eq!(c.product_for_label("ram"), c.product_index("ram"));
+    assert!(p
+        .summary()
+        .ends_with(" high_risk_list=configured published=2026-06-01 source=\"a newer list\""));
+    let embedded = load(b"{}").unwrap().policy;
+    assert!(embedded
+        .summary()
+        .ends_with(" high_risk_list=embedded published=2026-01"));
+    assert_ne!(c.digest, embedded.catalog.digest);
+}
+
+#[test]
+fn rules_use_the_top_level_list_and_cannot_replace_it() {
+    let text = format!(
+        r#"{{"high_risk_list": {LIST},
+             "_rules_": [{{"_match_domain_": ["a.example"], "leaked_keys": ["LTAI5tLeakedKeyExample01"],
+                           "extra_operations": [{{"product": "newprod", "actions": ["Extra"]}}]}}]}}"#
+    );
+    let p = load(text.as_bytes()).unwrap().policy;
+    let rule = &p.rules[0].policy;
+    assert!(rule.catalog.configured);
+    let ecs = rule.catalog.product_index("ecs").unwrap();
+    assert!(!rule.catalog.is_listed(ecs, b"DeleteInstance"));
+    let new = rule.catalog.product_index("newprod").unwrap();
+    assert!(rule.catalog.is_listed(new, b"Extra"));
+    // The rule's additions stay the rule's.
+    assert!(!p.catalog.is_listed(new, b"Extra"));
+    let inner = format!(
+        r#"{{"_rules_": [{{"_match_domain_": ["a.example"], "high_risk_list": {LIST}}}]}}"#
+    );
+    let err = load(inner.as_bytes()).unwrap_err();
+    assert_eq!(err.path, "_rules_[0].high_risk_list");
+    assert!(err.problem.contains("top level only"), "{err}");
+}
+
+#[test]
+fn a_bad_high_risk_list_is_refused_naming_the_field() {
+    let cases = [
+        (r#""list""#, "high_risk_list", "expected an object"),
+        (
+            r#"{"source": "s", "published": "2026-01"}"#,
+            "high_risk_list.products",
+            "missing",
+        ),
+        (
+            r#"{"source": "s", "published": "2026-01", "products": [{"product": "ecs", "version": "1", "operations": ["Run Instances"]}]}"#,
+            "high_risk_list.products[0].operations[0]",
+            "action name",
+        ),
+        (
+            r#"{"source": "s", "published": "soon", "products": [{"product": "ecs", "version": "1", "operations": "*"}]}"#,
+            "high_risk_list.published",
+            "YYYY-MM",
+        ),
+    ];
+    for (list, path, problem) in cases {
+        let text =
+            format!(r#"{{"leaked_keys": ["LTAI5tLeakedKeyExample01"], "high_risk_list": {list}}}"#);
+        let err = load(text.as_bytes()).unwrap_err();
+        assert_eq!(err.path, path, "{err}");
+        assert!(err.problem.contains(problem), "{err}");
+    }
+}
