@@ -144,11 +144,24 @@ fn walk_object(
     }
 }
 
+/// The documents of a YAML or JSON text, as JSON values.
+pub fn documents(text: &str) -> Result<Vec<Value>, String> {
+    serde_yaml::Deserializer::from_str(text)
+        .map(|document| super::config_source::yaml_value(serde_yaml::Value::deserialize(document)))
+        .collect()
+}
+
+/// The Wasm HTTP filters within one value (an `http_filters` list, a listener, …).
+pub fn filters_in(value: &Value) -> Vec<WasmFilter> {
+    let mut found = Vec::new();
+    walk(value, None, "", &mut found);
+    found
+}
+
 /// Every Wasm HTTP filter in the text (YAML or JSON, any number of documents).
 pub fn wasm_filters(text: &str) -> Result<Vec<WasmFilter>, String> {
     let mut found = Vec::new();
-    for (index, document) in serde_yaml::Deserializer::from_str(text).enumerate() {
-        let value = super::config_source::yaml_value(serde_yaml::Value::deserialize(document))?;
+    for (index, value) in documents(text)?.into_iter().enumerate() {
         let location = if index == 0 {
             String::new()
         } else {

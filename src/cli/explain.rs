@@ -283,11 +283,15 @@ fn explain(policy: &Policy, request: &HttpRequest) -> (String, u8) {
     let headers = request.envoy_headers();
     let trace = drive(policy, &headers, &request.body);
     let ev = &trace.evidence;
-    let products: Vec<Option<usize>> = ev
-        .hosts
-        .iter()
-        .map(|host| resolve(&policy.catalog, &policy.endpoints, host))
-        .collect();
+    let products: Vec<Option<usize>> = match policy.product {
+        // The configuration pins the product: the hosts do not name it.
+        Some(product) => vec![Some(product)],
+        None => ev
+            .hosts
+            .iter()
+            .map(|host| resolve(&policy.catalog, &policy.endpoints, host))
+            .collect(),
+    };
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -298,7 +302,25 @@ fn explain(policy: &Policy, request: &HttpRequest) -> (String, u8) {
     if ev.hosts.is_empty() {
         let _ = writeln!(out, "host:     none");
     }
-    for (host, product) in ev.hosts.iter().zip(&products) {
+    if let Some(product) = policy.product {
+        let shown: Vec<String> = ev.hosts.iter().map(|h| printable(h.as_bytes())).collect();
+        let _ = writeln!(
+            out,
+            "host:     {} -> {}, pinned by the configuration's product",
+            if shown.is_empty() {
+                "none".to_string()
+            } else {
+                shown.join(", ")
+            },
+            product_label(policy, Some(product))
+        );
+    }
+    for (host, product) in ev
+        .hosts
+        .iter()
+        .zip(&products)
+        .filter(|_| policy.product.is_none())
+    {
         let _ = writeln!(
             out,
             "host:     {} -> {}",

@@ -10,6 +10,7 @@ mod envoy;
 mod evidence;
 mod explain;
 mod hash;
+mod host_routes;
 mod http_request;
 mod key_list;
 mod keys;

@@ -2,9 +2,10 @@
 //! over (`core::config::load`), from a JSON or YAML file or from an Envoy configuration.
 
 use super::config_source::{self, Source, Syntax};
+use super::{envoy, host_routes};
 use super::{CliResult, EXIT_FAILED, EXIT_OK};
 use akguard::core::config;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Check a configuration as the filter does (exit 0 valid, 1 invalid)
 #[derive(clap::Args)]
@@ -65,5 +66,21 @@ pub fn run(args: &Args) -> CliResult {
     for source in &sources {
         all_valid &= check(source);
     }
+    if let Some(envoy) = &args.envoy {
+        report_host_routes(envoy)?;
+    }
     Ok(if all_valid { EXIT_OK } else { EXIT_FAILED })
+}
+
+/// Reports the routes behind akguard whose upstream reads another host than the client sent
+/// (see [`host_routes`]): a warning each, or a note where the configuration pins the product.
+fn report_host_routes(path: &Path) -> Result<(), String> {
+    let file = path.display().to_string();
+    let bytes = config_source::read_input(path)?;
+    let text = String::from_utf8(bytes).map_err(|_| format!("{file}: not UTF-8 text"))?;
+    let documents = envoy::documents(&text).map_err(|e| format!("{file}: {e}"))?;
+    for finding in host_routes::findings(&documents) {
+        eprintln!("{file}: {}", finding.message());
+    }
+    Ok(())
 }

@@ -13,6 +13,8 @@ use super::list_file::{self, ListFile};
 pub use super::list_file::{AllMarker, Operations, Row};
 use super::product_set::{ProductSet, MAX_PRODUCTS};
 use hashbrown::HashMap;
+use std::cell::RefCell;
+use std::rc::Rc;
 
 /// The embedded list: `policies/high-risk.json` without its layout whitespace (`build.rs`).
 pub const EMBEDDED_LIST: &str = include_str!(concat!(env!("OUT_DIR"), "/high-risk.json"));
@@ -111,6 +113,23 @@ impl Catalog {
         let mut catalog = Catalog::parse(EMBEDDED_LIST)?;
         catalog.add_known(EMBEDDED_PRODUCTS)?;
         Ok(catalog)
+    }
+
+    /// The embedded catalog, parsed once per thread (in the filter: once per VM) and shared
+    /// by every configuration that neither replaces nor extends it, so that applying a
+    /// configuration leaves no trail of small allocations beside its key set.
+    pub fn shared_embedded() -> Result<Rc<Catalog>, String> {
+        thread_local! {
+            static EMBEDDED: RefCell<Option<Rc<Catalog>>> = const { RefCell::new(None) };
+        }
+        EMBEDDED.with(|cell| {
+            if let Some(catalog) = cell.borrow().as_ref() {
+                return Ok(Rc::clone(catalog));
+            }
+            let catalog = Rc::new(Catalog::embedded()?);
+            *cell.borrow_mut() = Some(Rc::clone(&catalog));
+            Ok(catalog)
+        })
     }
 
     /// Parses a list in the format of `policies/high-risk.json`.

@@ -140,9 +140,15 @@ impl RequestCheck {
             };
         }
         let mut tally = Tally::with_keys(keys);
-        hosts_in(headers, &mut |host| {
-            tally.note_host(&policy.catalog, &policy.endpoints, host)
-        });
+        match policy.product {
+            Some(product) => {
+                tally.pin_product(product);
+                hosts_in(headers, &mut |host| tally.note_host_name(host));
+            }
+            None => hosts_in(headers, &mut |host| {
+                tally.note_host(&policy.catalog, &policy.endpoints, host)
+            }),
+        }
         head_items(headers, &mut |item| note(&mut tally, policy, &item));
         let check = RequestCheck {
             tally,

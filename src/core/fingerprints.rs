@@ -289,7 +289,9 @@ impl UnsortedBuilder {
         let mut few = self.few;
         add_sorted(&mut few);
         drop(few);
-        let mut sorted: Vec<u64> = Vec::new();
+        // One allocation for every group, the largest group's size.
+        let largest = self.groups.iter().map(|g| g.len).max().unwrap_or(0);
+        let mut sorted: Vec<u64> = Vec::with_capacity(largest);
         for (top, group) in (0u64..).zip(self.groups) {
             sorted.clear();
             for (p, page) in group.pages.iter().enumerate() {

@@ -188,9 +188,7 @@ impl Tally {
     /// Notes one host the request names (normalised): its product joins the distinct products
     /// kept, and the first host is kept for the reply and the log.
     pub fn note_host(&mut self, catalog: &Catalog, endpoints: &Endpoints, host: &str) {
-        if self.host.is_none() {
-            self.host = Some(Host::of(host));
-        }
+        self.note_host_name(host);
         let product = resolve(catalog, endpoints, host);
         if self.products().contains(&product) {
             return;
@@ -202,6 +200,23 @@ impl Tally {
             }
             None => self.too_many_products = true,
         }
+    }
+
+    /// Notes one host the request names, for the reply and the log only (the product is
+    /// pinned: [`Self::pin_product`]).
+    pub fn note_host_name(&mut self, host: &str) {
+        if self.host.is_none() {
+            self.host = Some(Host::of(host));
+        }
+    }
+
+    /// The request's product is `product`, whatever its hosts name (a route that sends
+    /// every host to one product's endpoint).
+    pub fn pin_product(&mut self, product: ProductIndex) {
+        self.products = [None; MAX_PRODUCTS];
+        self.products[0] = Some(product);
+        self.product_count = 1;
+        self.too_many_products = false;
     }
 
     /// Looks up one AccessKey ID reading (see [`KeyWatch::note_key`]).

@@ -8,7 +8,11 @@ use super::error::{expected, ConfigError};
 use serde_json::Value;
 
 /// The product a field names by id.
-fn product_of(catalog: &Catalog, path: &str, value: &Value) -> Result<ProductIndex, ConfigError> {
+pub(crate) fn product_of(
+    catalog: &Catalog,
+    path: &str,
+    value: &Value,
+) -> Result<ProductIndex, ConfigError> {
     let id = value
         .as_str()
         .ok_or_else(|| expected(path, "a product id", value))?;

@@ -9,7 +9,7 @@ use super::super::keyset::{KeySet, KeySetBuilder};
 use super::super::list_file;
 use super::error::{expected, serde_problem, ConfigError};
 use super::key_stream::{KeysSeed, PackedSeed};
-use super::lists::{apply_extra_operations, parse_endpoints};
+use super::lists::{apply_extra_operations, parse_endpoints, product_of};
 use super::policy::{Loaded, Mode, Policy, DEFAULT_MAX_BODY_BYTES, MAX_MAX_BODY_BYTES};
 use super::rules::{self, RULES_FIELD};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
@@ -17,6 +17,7 @@ use serde_json::Value;
 use std::cell::RefCell;
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Read};
+use std::rc::Rc;
 
 /// The top-level fields.
 pub const FIELDS: &[&str] = &[
@@ -28,6 +29,7 @@ pub const FIELDS: &[&str] = &[
     "max_body_bytes",
     "hold_headers",
     "unknown_hosts",
+    "product",
     "leaked_keys_packed",
     LIST_FIELD,
 ];
@@ -120,7 +122,7 @@ pub fn load_from(mut reader: impl Read, size_hint: usize) -> Result<Loaded, Conf
 
 /// One rule's own configuration: the top-level fields, without `_rules_` and
 /// `high_risk_list`, over the top level's list.
-fn load_rule(mut bytes: &[u8], list: &Catalog) -> Result<(Policy, Vec<String>), ConfigError> {
+fn load_rule(mut bytes: &[u8], list: &Rc<Catalog>) -> Result<(Policy, Vec<String>), ConfigError> {
     let size = bytes.len();
     load_with(&mut bytes, size, Some(list)).map(|loaded| (loaded.policy, loaded.warnings))
 }
@@ -162,7 +164,7 @@ fn skip_whitespace(reader: &mut impl BufRead) -> io::Result<bool> {
 fn load_with(
     reader: &mut dyn Read,
     size_hint: usize,
-    rule_of: Option<&Catalog>,
+    rule_of: Option<&Rc<Catalog>>,
 ) -> Result<Loaded, ConfigError> {
     let allow_rules = rule_of.is_none();
     let mut warnings = Vec::new();
@@ -225,15 +227,17 @@ fn load_with(
     }
     // The list first: `extra_operations`, `endpoints` and every rule build on it.
     let list = match (rule_of, fields.iter().find(|(name, _)| name == LIST_FIELD)) {
-        (Some(list), _) => list.clone(),
-        (None, Some((_, value))) => configured_list(value)?,
-        (None, None) => Catalog::embedded().map_err(|e| ConfigError::new("(embedded list)", e))?,
+        (Some(list), _) => Rc::clone(list),
+        (None, Some((_, value))) => Rc::new(configured_list(value)?),
+        (None, None) => {
+            Catalog::shared_embedded().map_err(|e| ConfigError::new("(embedded list)", e))?
+        }
     };
     // Rules build on the list as given, without the top level's own additions.
     let rules_list = fields
         .iter()
         .any(|(name, _)| name == RULES_FIELD)
-        .then(|| list.clone());
+        .then(|| Rc::clone(&list));
     let mut catalog = list;
     let mut mode = Mode::Enforce;
     let mut deny_all_calls = false;
@@ -244,6 +248,7 @@ fn load_with(
     let mut hold_headers = false;
     let mut rules = Vec::new();
     let mut rule_warnings = Vec::new();
+    let mut product = None;
     for (name, value) in &fields {
         match name.as_str() {
             "mode" => {
@@ -282,7 +287,10 @@ fn load_with(
                     .as_bool()
                     .ok_or_else(|| expected("hold_headers", "a boolean", value))?
             }
-            "extra_operations" => extra_operations = apply_extra_operations(&mut catalog, value)?,
+            "product" => product = Some(product_of(&catalog, "product", value)?),
+            "extra_operations" => {
+                extra_operations = apply_extra_operations(Rc::make_mut(&mut catalog), value)?
+            }
             "endpoints" => endpoints = parse_endpoints(&catalog, value)?,
             RULES_FIELD => {
                 let list = rules_list.as_ref().ok_or_else(|| {
@@ -331,6 +339,7 @@ fn load_with(
             keys_given: key_count,
             extra_operations,
             rules,
+            product,
         },
         warnings,
     })

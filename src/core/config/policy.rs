@@ -1,11 +1,12 @@
 //! What an accepted configuration is: the [`Policy`] a request is checked against, its
 //! per-route [`Rule`]s, and the limits fields are checked against.
 
-use super::super::catalog::Catalog;
+use super::super::catalog::{Catalog, ProductIndex};
 use super::super::decision::UnknownHosts;
 use super::super::endpoints::Endpoints;
 use super::super::keyset::KeySet;
 use super::super::rules::{Matcher, Target};
+use std::rc::Rc;
 
 /// Default `max_body_bytes`: 1 MiB, Envoy's default per-connection buffer limit.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1 << 20;
@@ -31,7 +32,9 @@ impl Mode {
 /// Everything a request is checked against.
 #[derive(Clone, Debug)]
 pub struct Policy {
-    pub catalog: Catalog,
+    /// Shared with the rules built on it and, unless replaced or extended, with every
+    /// configuration the VM applies.
+    pub catalog: Rc<Catalog>,
     pub keys: KeySet,
     pub mode: Mode,
     pub deny_all_calls: bool,
@@ -49,6 +52,9 @@ pub struct Policy {
     pub extra_operations: usize,
     /// Per-route, per-host and per-service policies (`_rules_`), first match first.
     pub rules: Vec<Rule>,
+    /// The product of every request, whatever its host names (`product`): for a route that
+    /// rewrites the host or sends every host to one product's endpoint.
+    pub product: Option<ProductIndex>,
 }
 
 /// One `_rules_` entry: what it matches and its own policy.
@@ -80,6 +86,10 @@ impl Policy {
             UnknownHosts::Deny => String::new(),
             other => format!(" unknown_hosts={}", other.label()),
         };
+        let pinned = match self.product {
+            Some(p) => format!(" product={}", self.catalog.products[p].id),
+            None => String::new(),
+        };
         let list = &self.catalog;
         let list = if list.configured {
             format!(
@@ -90,7 +100,7 @@ impl Policy {
             format!(" high_risk_list=embedded published={}", list.published)
         };
         format!(
-            "leaked_keys={} (distinct {}) mode={} deny_all_calls={} extra_operations={} endpoints={} max_body_bytes={}{unknown_hosts}{list}",
+            "leaked_keys={} (distinct {}) mode={} deny_all_calls={} extra_operations={} endpoints={} max_body_bytes={}{pinned}{unknown_hosts}{list}",
             self.keys_given,
             self.keys.len(),
             self.mode.label(),

@@ -492,3 +492,19 @@ fn a_bad_high_risk_list_is_refused_naming_the_field() {
         assert!(err.problem.contains(problem), "{err}");
     }
 }
+
+#[test]
+fn product_pins_the_product_and_must_be_known() {
+    let p = load(br#"{"product": "oss", "_rules_": [{"_match_route_": ["r"], "product": "ecs"}]}"#)
+        .unwrap()
+        .policy;
+    assert_eq!(p.product, p.catalog.product_index("oss"));
+    assert_eq!(p.rules[0].policy.product, p.catalog.product_index("ecs"));
+    assert!(p.summary().contains(" product=oss "), "{}", p.summary());
+    assert_eq!(load(b"{}").unwrap().policy.product, None);
+    let err = load(br#"{"product": "nope"}"#).unwrap_err();
+    assert_eq!(err.path, "product");
+    assert!(err.problem.contains("unknown product \"nope\""), "{err}");
+    let err = load(br#"{"product": 3}"#).unwrap_err();
+    assert_eq!(err.path, "product");
+}
