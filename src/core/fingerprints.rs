@@ -17,6 +17,13 @@
 //! any order (past the first 32,768, which are kept in one list, in 256 groups by their top 8
 //! bits, 7 bytes each), then sorts one group at a time into a [`SortedBuilder`], freeing the
 //! group's pages as it goes: building never holds much more than the collected fingerprints.
+//!
+//! The few larger buffers a build needs for a moment (the first fingerprints' list, the
+//! counts by top bits, the list a group is sorted in) are kept for the next build of the same
+//! thread (a VM) instead of being freed: a hole they left would be split by smaller
+//! allocations that outlive it, and the next build would have to grow the memory for them.
+
+use std::cell::RefCell;
 
 /// Average entries a bucket.
 pub const PER_BUCKET: usize = 8;
@@ -40,6 +47,51 @@ const GROUP_BITS: u32 = 8;
 
 type Page = Box<[u16]>;
 type CollectPage = Box<[u8]>;
+/// A page of bucket starts, the same size in bytes as a [`Page`].
+type StartsPage = Box<[u32]>;
+/// Bucket starts in a page.
+const STARTS_PAGE_ENTRIES: usize = PAGE_BYTES / 4;
+
+/// The buffers one build of the thread lends the next.
+#[derive(Default)]
+struct Scratch {
+    counts: Option<Box<[u32]>>,
+    few: Vec<u64>,
+    sorted: Vec<u64>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// Zeroed counts by top 16 bits, from the last build when it gave them back.
+fn take_counts() -> Box<[u32]> {
+    let kept = SCRATCH.with(|s| s.borrow_mut().counts.take());
+    match kept {
+        Some(mut counts) => {
+            counts.fill(0);
+            counts
+        }
+        None => vec![0u32; 1 << MAX_BUCKET_BITS].into_boxed_slice(),
+    }
+}
+
+/// An empty list from the last build (its capacity kept).
+fn take_list(pick: fn(&mut Scratch) -> &mut Vec<u64>) -> Vec<u64> {
+    SCRATCH.with(|s| std::mem::take(pick(&mut s.borrow_mut())))
+}
+
+/// Gives a list back for the next build, emptied.
+fn give_list(pick: fn(&mut Scratch) -> &mut Vec<u64>, mut list: Vec<u64>) {
+    list.clear();
+    SCRATCH.with(|s| {
+        let mut scratch = s.borrow_mut();
+        let slot = pick(&mut scratch);
+        if list.capacity() > slot.capacity() {
+            *slot = list;
+        }
+    });
+}
 
 fn new_page() -> Page {
     vec![0u16; PAGE_WORDS].into_boxed_slice()
@@ -73,14 +125,20 @@ pub struct FingerprintTable {
     /// [`TABLE_PAGE_ENTRIES`] entries a page.
     pages: Vec<Page>,
     len: usize,
-    /// `starts[b]` is the first entry of bucket `b`; one more slot closes the last one.
-    starts: Vec<u32>,
+    /// `starts[b]` is the first entry of bucket `b`; one more slot closes the last one;
+    /// [`STARTS_PAGE_ENTRIES`] a page.
+    starts: Vec<StartsPage>,
     bucket_bits: u32,
 }
 
 impl FingerprintTable {
     fn bucket(&self, fp: u64) -> usize {
         fp.checked_shr(64 - self.bucket_bits).unwrap_or(0) as usize
+    }
+
+    fn start(&self, bucket: usize) -> Option<u32> {
+        let page = self.starts.get(bucket / STARTS_PAGE_ENTRIES)?;
+        page.get(bucket % STARTS_PAGE_ENTRIES).copied()
     }
 
     /// Entries held.
@@ -97,8 +155,7 @@ impl FingerprintTable {
             return false;
         }
         let bucket = self.bucket(fp);
-        let (Some(&from), Some(&to)) = (self.starts.get(bucket), self.starts.get(bucket + 1))
-        else {
+        let (Some(from), Some(to)) = (self.start(bucket), self.start(bucket + 1)) else {
             return false;
         };
         let want = stored_words(fp);
@@ -122,20 +179,35 @@ impl FingerprintTable {
     pub fn bytes(&self) -> usize {
         self.pages.len() * PAGE_BYTES
             + self.pages.capacity() * std::mem::size_of::<Page>()
-            + self.starts.capacity() * std::mem::size_of::<u32>()
+            + self.starts.len() * PAGE_BYTES
+            + self.starts.capacity() * std::mem::size_of::<StartsPage>()
     }
 }
 
 /// Bucket starts from the number of entries under each value of the top 16 bits.
-fn starts_from_counts(counts: &[u32], bits: u32) -> Vec<u32> {
+fn starts_from_counts(counts: &[u32], bits: u32) -> Vec<StartsPage> {
     let group = 1usize << (MAX_BUCKET_BITS - bits);
-    let mut starts = Vec::with_capacity((1 << bits) + 1);
+    let total = (1usize << bits) + 1;
+    let mut starts: Vec<StartsPage> = Vec::with_capacity(total.div_ceil(STARTS_PAGE_ENTRIES));
+    let mut put = |i: usize, value: u32| {
+        if i % STARTS_PAGE_ENTRIES == 0 {
+            starts.push(vec![0u32; STARTS_PAGE_ENTRIES].into_boxed_slice());
+        }
+        if let Some(slot) = starts
+            .last_mut()
+            .and_then(|page| page.get_mut(i % STARTS_PAGE_ENTRIES))
+        {
+            *slot = value;
+        }
+    };
     let mut at = 0u32;
+    let mut i = 0;
     for chunk in counts.chunks(group) {
-        starts.push(at);
+        put(i, at);
         at += chunk.iter().sum::<u32>();
+        i += 1;
     }
-    starts.push(at);
+    put(i, at);
     starts
 }
 
@@ -146,8 +218,16 @@ fn starts_from_counts(counts: &[u32], bits: u32) -> Vec<u32> {
 pub struct SortedBuilder {
     pages: Vec<Page>,
     len: usize,
-    counts: Vec<u32>,
+    counts: Option<Box<[u32]>>,
     last: Option<u64>,
+}
+
+impl Drop for SortedBuilder {
+    fn drop(&mut self) {
+        if let Some(counts) = self.counts.take() {
+            SCRATCH.with(|s| s.borrow_mut().counts = Some(counts));
+        }
+    }
 }
 
 impl SortedBuilder {
@@ -157,10 +237,8 @@ impl SortedBuilder {
         if self.last.is_some_and(|last| fp <= last) {
             return false;
         }
-        if self.counts.is_empty() {
-            self.counts = vec![0; 1 << MAX_BUCKET_BITS];
-        }
-        if let Some(count) = self.counts.get_mut((fp >> LOW_BITS) as usize) {
+        let counts = self.counts.get_or_insert_with(take_counts);
+        if let Some(count) = counts.get_mut((fp >> LOW_BITS) as usize) {
             *count += 1;
         }
         let at = self.len % TABLE_PAGE_ENTRIES;
@@ -192,11 +270,10 @@ impl SortedBuilder {
             return FingerprintTable::default();
         }
         let bits = bucket_bits(self.len);
-        let starts = starts_from_counts(&self.counts, bits);
-        drop(self.counts);
+        let starts = starts_from_counts(self.counts.as_deref().unwrap_or_default(), bits);
         self.pages.shrink_to_fit();
         FingerprintTable {
-            pages: self.pages,
+            pages: std::mem::take(&mut self.pages),
             len: self.len,
             starts,
             bucket_bits: bits,
@@ -232,15 +309,18 @@ impl UnsortedBuilder {
             if self.few.len() < FEW {
                 // One allocation of one size, whatever the set: nothing to fragment.
                 if self.few.capacity() == 0 {
+                    self.few = take_list(|s| &mut s.few);
                     self.few.reserve_exact(FEW);
                 }
                 self.few.push(fp);
                 return;
             }
             self.groups = (0..1 << GROUP_BITS).map(|_| Group::default()).collect();
-            for fp in std::mem::take(&mut self.few) {
-                self.push_grouped(fp);
+            let few = std::mem::take(&mut self.few);
+            for fp in &few {
+                self.push_grouped(*fp);
             }
+            give_list(|s| &mut s.few, few);
         }
         self.push_grouped(fp);
     }
@@ -288,10 +368,11 @@ impl UnsortedBuilder {
         };
         let mut few = self.few;
         add_sorted(&mut few);
-        drop(few);
-        // One allocation for every group, the largest group's size.
+        give_list(|s| &mut s.few, few);
+        // One list for every group, the largest group's size.
         let largest = self.groups.iter().map(|g| g.len).max().unwrap_or(0);
-        let mut sorted: Vec<u64> = Vec::with_capacity(largest);
+        let mut sorted = take_list(|s| &mut s.sorted);
+        sorted.reserve_exact(largest);
         for (top, group) in (0u64..).zip(self.groups) {
             sorted.clear();
             for (p, page) in group.pages.iter().enumerate() {
@@ -307,7 +388,9 @@ impl UnsortedBuilder {
             drop(group.pages);
             add_sorted(&mut sorted);
         }
-        out.build()
+        let table = out.build();
+        give_list(|s| &mut s.sorted, sorted);
+        table
     }
 }
 
@@ -372,7 +455,8 @@ mod tests {
                     table.bytes(),
                     pages * PAGE_BYTES
                         + table.pages.capacity() * std::mem::size_of::<Page>()
-                        + table.starts.len() * 4
+                        + table.starts.len() * PAGE_BYTES
+                        + table.starts.capacity() * std::mem::size_of::<StartsPage>()
                 );
                 for (i, fp) in fps.iter().enumerate() {
                     assert!(table.contains(*fp), "{name} n={n} fp={fp:#x}");

@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod check;
 pub mod config;
 pub mod decision;
+pub mod deny_log;
 pub mod endpoints;
 pub mod fingerprints;
 pub mod host_shapes;

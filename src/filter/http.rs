@@ -6,16 +6,20 @@ use super::request_headers::RequestHeaders;
 use crate::core::check::{Denial, RequestCheck, Step};
 use crate::core::config::{Mode, Policy};
 use crate::core::decision::Rule;
+use crate::core::deny_log::DenyLog;
 use crate::core::reply::generated_request_id;
 use crate::core::rules::{self, Target};
 use log::warn;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::Action;
+use std::cell::RefCell;
 use std::rc::Rc;
+use std::time::UNIX_EPOCH;
 
 pub struct AkguardHttp {
     policy: Rc<Policy>,
     metrics: Metrics,
+    deny_log: Rc<RefCell<DenyLog>>,
     seed: u64,
     context_id: u32,
     check: Option<RequestCheck>,
@@ -26,10 +30,17 @@ pub struct AkguardHttp {
 }
 
 impl AkguardHttp {
-    pub fn new(policy: Rc<Policy>, metrics: Metrics, seed: u64, context_id: u32) -> Self {
+    pub fn new(
+        policy: Rc<Policy>,
+        metrics: Metrics,
+        deny_log: Rc<RefCell<DenyLog>>,
+        seed: u64,
+        context_id: u32,
+    ) -> Self {
         AkguardHttp {
             policy,
             metrics,
+            deny_log,
             seed,
             context_id,
             check: None,
@@ -81,7 +92,14 @@ impl AkguardHttp {
     fn deny(&self, denial: &Denial) -> Action {
         let fallback = generated_request_id(self.seed, u64::from(self.context_id));
         let request_id = denial.request_id.clone().unwrap_or(fallback);
-        warn!("{}", denial.log_line(&request_id));
+        let now = self
+            .get_current_time()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default();
+        for line in self.deny_log.borrow_mut().record(now, denial, &request_id) {
+            warn!("{line}");
+        }
         if denial.rule == Rule::BodyTooLarge {
             self.metrics.count(Counter::BodyTooLarge);
         }

@@ -6,16 +6,20 @@ use super::http::AkguardHttp;
 use super::metrics::{Counter, Metrics};
 use crate::core::config;
 use crate::core::config::Policy;
+use crate::core::deny_log::{DenyLog, DEFAULT_LINES_PER_SECOND};
 use crate::core::list_file;
 use log::{error, info, warn};
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::ContextType;
+use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::{Duration, UNIX_EPOCH};
 
 pub struct AkguardRoot {
     policy: Rc<Policy>,
     metrics: Metrics,
+    /// One deny log for the VM: every request context writes to it.
+    deny_log: Rc<RefCell<DenyLog>>,
     seed: u64,
 }
 
@@ -24,6 +28,7 @@ impl AkguardRoot {
         AkguardRoot {
             policy: Rc::new(empty_policy()),
             metrics: Metrics::define(),
+            deny_log: Rc::new(RefCell::new(DenyLog::new(DEFAULT_LINES_PER_SECOND))),
             seed: 0,
         }
     }
@@ -72,6 +77,9 @@ impl RootContext for AkguardRoot {
                     p.catalog.digest,
                 );
                 self.metrics.record_vm_memory();
+                self.deny_log
+                    .borrow_mut()
+                    .set_lines_per_second(p.deny_log_lines_per_second);
                 self.set_tick_period(FLUSH_PERIOD);
                 self.policy = Rc::new(loaded.policy);
                 self.seed = self
@@ -91,6 +99,15 @@ impl RootContext for AkguardRoot {
 
     fn on_tick(&mut self) {
         self.metrics.flush();
+        // A second's summarised denies are written once it is over, even when no deny follows.
+        let now = self
+            .get_current_time()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default();
+        for line in self.deny_log.borrow_mut().tick(now) {
+            warn!("{line}");
+        }
         self.metrics.record_vm_memory();
     }
 
@@ -98,6 +115,7 @@ impl RootContext for AkguardRoot {
         Some(Box::new(AkguardHttp::new(
             Rc::clone(&self.policy),
             self.metrics.clone(),
+            Rc::clone(&self.deny_log),
             self.seed,
             context_id,
         )))

@@ -4,6 +4,7 @@
 
 use super::super::catalog::Catalog;
 use super::super::decision::UnknownHosts;
+use super::super::deny_log::{DEFAULT_LINES_PER_SECOND, MAX_LINES_PER_SECOND};
 use super::super::endpoints::Endpoints;
 use super::super::keyset::{KeySet, KeySetBuilder};
 use super::super::list_file;
@@ -32,7 +33,12 @@ pub const FIELDS: &[&str] = &[
     "product",
     "leaked_keys_packed",
     LIST_FIELD,
+    DENY_LOG_FIELD,
 ];
+
+/// The field that bounds the full deny lines a VM writes a second (top level only: one log a
+/// VM).
+pub const DENY_LOG_FIELD: &str = "deny_log_lines_per_second";
 
 /// The field that replaces the embedded high-risk list (top level only: every rule uses it).
 pub const LIST_FIELD: &str = "high_risk_list";
@@ -70,6 +76,13 @@ impl<'de> Visitor<'de> for TopLevel<'_> {
                     "given at the top level only (every rule uses the top level's list)",
                 )));
                 return Err(de::Error::custom("list in a rule"));
+            }
+            if !self.allow_rules && name == DENY_LOG_FIELD {
+                self.error.replace(Some(ConfigError::new(
+                    name,
+                    "given at the top level only (one deny log a VM, whatever the rule)",
+                )));
+                return Err(de::Error::custom("deny log in a rule"));
             }
             if !rules_here && !FIELDS.contains(&name.as_str()) {
                 self.error.replace(Some(ConfigError::new(
@@ -138,6 +151,16 @@ fn configured_list(value: &Value) -> Result<Catalog, ConfigError> {
         ConfigError::new(path, e.problem)
     })?;
     Catalog::configured(file).map_err(|e| ConfigError::new(LIST_FIELD, e))
+}
+
+/// A whole, non-negative number (`1e3` and `1000.0` included).
+fn whole_number(value: &Value) -> Option<u64> {
+    value.as_u64().or_else(|| {
+        value
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && *f >= 0.0)
+            .map(|f| f as u64)
+    })
 }
 
 /// Bytes read from the configuration text at a time.
@@ -249,6 +272,7 @@ fn load_with(
     let mut rules = Vec::new();
     let mut rule_warnings = Vec::new();
     let mut product = None;
+    let mut deny_log_lines_per_second = DEFAULT_LINES_PER_SECOND;
     for (name, value) in &fields {
         match name.as_str() {
             "mode" => {
@@ -298,15 +322,19 @@ fn load_with(
                 })?;
                 rules = rules::parse(value, &|bytes| load_rule(bytes, list), &mut rule_warnings)?
             }
+            DENY_LOG_FIELD => {
+                let n = whole_number(value)
+                    .ok_or_else(|| expected(DENY_LOG_FIELD, "a whole number of lines", value))?;
+                if n > u64::from(MAX_LINES_PER_SECOND) {
+                    return Err(ConfigError::new(
+                        DENY_LOG_FIELD,
+                        format!("must be between 0 and {MAX_LINES_PER_SECOND}, found {n}"),
+                    ));
+                }
+                deny_log_lines_per_second = n as u32;
+            }
             "max_body_bytes" => {
-                let n = value
-                    .as_u64()
-                    .or_else(|| {
-                        value
-                            .as_f64()
-                            .filter(|f| f.fract() == 0.0 && *f >= 0.0)
-                            .map(|f| f as u64)
-                    })
+                let n = whole_number(value)
                     .ok_or_else(|| expected("max_body_bytes", "a whole number of bytes", value))?;
                 if n == 0 || n > MAX_MAX_BODY_BYTES as u64 {
                     return Err(ConfigError::new(
@@ -340,6 +368,7 @@ fn load_with(
             extra_operations,
             rules,
             product,
+            deny_log_lines_per_second,
         },
         warnings,
     })

@@ -3,6 +3,7 @@
 
 use super::super::catalog::{Catalog, ProductIndex};
 use super::super::decision::UnknownHosts;
+use super::super::deny_log::DEFAULT_LINES_PER_SECOND;
 use super::super::endpoints::Endpoints;
 use super::super::keyset::KeySet;
 use super::super::rules::{Matcher, Target};
@@ -55,6 +56,9 @@ pub struct Policy {
     /// The product of every request, whatever its host names (`product`): for a route that
     /// rewrites the host or sends every host to one product's endpoint.
     pub product: Option<ProductIndex>,
+    /// Full deny lines a VM writes a second; the rest are counted in summary lines (the top
+    /// level's applies to every rule).
+    pub deny_log_lines_per_second: u32,
 }
 
 /// One `_rules_` entry: what it matches and its own policy.
@@ -90,6 +94,14 @@ impl Policy {
             Some(p) => format!(" product={}", self.catalog.products[p].id),
             None => String::new(),
         };
+        let deny_log = if self.deny_log_lines_per_second == DEFAULT_LINES_PER_SECOND {
+            String::new()
+        } else {
+            format!(
+                " deny_log_lines_per_second={}",
+                self.deny_log_lines_per_second
+            )
+        };
         let list = &self.catalog;
         let list = if list.configured {
             format!(
@@ -100,7 +112,7 @@ impl Policy {
             format!(" high_risk_list=embedded published={}", list.published)
         };
         format!(
-            "leaked_keys={} (distinct {}) mode={} deny_all_calls={} extra_operations={} endpoints={} max_body_bytes={}{pinned}{unknown_hosts}{list}",
+            "leaked_keys={} (distinct {}) mode={} deny_all_calls={} extra_operations={} endpoints={} max_body_bytes={}{pinned}{unknown_hosts}{deny_log}{list}",
             self.keys_given,
             self.keys.len(),
             self.mode.label(),

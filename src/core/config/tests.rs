@@ -508,3 +508,47 @@ fn product_pins_the_product_and_must_be_known() {
     let err = load(br#"{"product": 3}"#).unwrap_err();
     assert_eq!(err.path, "product");
 }
+
+#[test]
+fn deny_log_lines_per_second_is_a_bounded_whole_number_at_the_top_level() {
+    let p = load(b"{}").unwrap().policy;
+    assert_eq!(p.deny_log_lines_per_second, 20);
+    assert!(!p.summary().contains("deny_log"), "{}", p.summary());
+    let p = load(br#"{"deny_log_lines_per_second": 5}"#).unwrap().policy;
+    assert_eq!(p.deny_log_lines_per_second, 5);
+    assert!(
+        p.summary().contains(" deny_log_lines_per_second=5 "),
+        "{}",
+        p.summary()
+    );
+    let p = load(br#"{"deny_log_lines_per_second": 0}"#).unwrap().policy;
+    assert_eq!(p.deny_log_lines_per_second, 0);
+    for (text, problem) in [
+        (
+            r#"{"deny_log_lines_per_second": 100001}"#,
+            "must be between 0 and 100000, found 100001",
+        ),
+        (
+            r#"{"deny_log_lines_per_second": -1}"#,
+            "expected a whole number of lines, found number -1",
+        ),
+        (
+            r#"{"deny_log_lines_per_second": 2.5}"#,
+            "expected a whole number of lines, found number 2.5",
+        ),
+        (
+            r#"{"deny_log_lines_per_second": "10"}"#,
+            "expected a whole number of lines, found a string",
+        ),
+    ] {
+        let err = load(text.as_bytes()).unwrap_err();
+        assert_eq!(err.path, "deny_log_lines_per_second", "{text}");
+        assert_eq!(err.problem, problem, "{text}");
+    }
+    let err = load(
+        br#"{"_rules_": [{"_match_domain_": ["a.example"], "deny_log_lines_per_second": 1}]}"#,
+    )
+    .unwrap_err();
+    assert_eq!(err.path, "_rules_[0].deny_log_lines_per_second");
+    assert!(err.problem.contains("top level only"), "{err}");
+}
