@@ -1,7 +1,7 @@
 //! End to end, the way an operator runs it: a real Prometheus scrapes a real Envoy running
 //! akguard (admin `/stats/prometheus`, every second) with `deploy/prometheus/akguard-rules.yaml`
 //! loaded as it is. One leaked-key call fires the leaked-key alert, a rejected configuration
-//! push (ECDS) fires its alert, a form body over `max_body_bytes` fires its alert, each read
+//! push (ECDS) fires its alert (and a valid one after it is applied), a form body over `max_body_bytes` fires its alert, each read
 //! from `/api/v1/alerts`; the time from the event to the firing alert is printed. Then every
 //! panel query of `deploy/grafana/akguard.json` must return data, and the panels' series are
 //! written to `dashboard-data.json` (under Cargo's test scratch directory) for
@@ -58,23 +58,28 @@ fn alert_state(prometheus: &Prometheus, name: &str) -> Option<String> {
         .map(|a| a["state"].as_str().unwrap_or_default().to_string())
 }
 
-/// Every panel query of the dashboard: (panel title, expression).
-fn dashboard_queries() -> Vec<(String, String)> {
+/// The dashboard's panels: title and queries (expression, legend).
+fn dashboard_panels() -> Vec<(String, Vec<(String, String)>)> {
     let text = fs::read_to_string(repo_root().join("deploy/grafana/akguard.json")).unwrap();
     let dashboard: Value = serde_json::from_str(&text).unwrap();
-    let mut queries = Vec::new();
+    let mut panels = Vec::new();
     for panel in dashboard["panels"].as_array().unwrap() {
-        let title = panel["title"].as_str().unwrap();
+        let title = panel["title"].as_str().unwrap().to_string();
         let targets = panel["targets"].as_array().unwrap();
         assert!(!targets.is_empty(), "panel {title} has no query");
-        for target in targets {
-            queries.push((
-                title.to_string(),
-                target["expr"].as_str().unwrap().to_string(),
-            ));
-        }
+        let queries = targets
+            .iter()
+            .map(|t| {
+                let expr = t["expr"].as_str().unwrap().to_string();
+                (
+                    expr,
+                    t["legendFormat"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        panels.push((title, queries));
     }
-    queries
+    panels
 }
 
 #[test]
@@ -169,6 +174,23 @@ fn leaked_key_and_rejected_push_fire_alerts_in_prometheus() {
     // The previous configuration stays in force.
     assert_eq!(call(gateway, LEAKED, "DeleteInstance"), 403);
 
+    // A valid push after it: a second key, denied once the update is applied.
+    let second = "LTAI5tLeakedKey000000002";
+    write_resource(
+        &file,
+        &format!(
+            r#"{{"leaked_keys": ["{LEAKED}", "{second}"], "hold_headers": true, "max_body_bytes": 1000}}"#
+        ),
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while call(gateway, second, "RunInstances") != 403 {
+        assert!(
+            Instant::now() < deadline,
+            "the valid update was not applied"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
     // A form body over max_body_bytes, and a shadow deny.
     let too_large = Request {
         method: "POST".into(),
@@ -195,14 +217,22 @@ fn leaked_key_and_rejected_push_fire_alerts_in_prometheus() {
     std::thread::sleep(Duration::from_secs(2));
     let end = now();
     let mut panels = Vec::new();
-    for (title, expr) in dashboard_queries() {
-        let result = prometheus.query(&expr);
-        assert!(!result.is_empty(), "panel {title}: {expr} returned no data");
-        panels.push(json!({
-            "title": title,
-            "expr": expr,
-            "series": prometheus.query_range(&expr, start, end),
-        }));
+    for (title, queries) in dashboard_panels() {
+        let mut series = Vec::new();
+        for (expr, legend) in queries {
+            assert!(
+                !prometheus.query(&expr).is_empty(),
+                "panel {title}: {expr} returned no data"
+            );
+            for line in prometheus.query_range(&expr, start, end) {
+                let instance = line["metric"]["instance"].as_str().unwrap_or_default();
+                series.push(json!({
+                    "name": legend.replace("{{instance}}", instance),
+                    "values": line["values"],
+                }));
+            }
+        }
+        panels.push(json!({ "title": title, "series": series }));
     }
     let data = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard-data.json");
     fs::write(&data, serde_json::to_vec_pretty(&panels).unwrap()).unwrap();

@@ -4,7 +4,7 @@
     render_panels.py DATA.json OUT.svg
 
 DATA.json is what tests/prometheus_alerts.rs writes (target/tmp/dashboard-data.json): each
-panel's title, query and range-query series. Panels are laid out as in
+panel's title and its queries' series (legend and range-query values). Panels are laid out as in
 deploy/grafana/akguard.json (three a row); a time series panel draws each series as a line, a
 stat panel shows its last value. Only the standard library is used.
 """
@@ -32,7 +32,7 @@ def panel_svg(panel, kind, x, y):
         f'<text x="10" y="20" fill="#d8d9da" font-size="13" font-weight="bold">{title}</text>',
     ]
     series = [
-        (s["metric"].get("instance", ""), [(float(t), float(v)) for t, v in s["values"]])
+        (s["name"], [(float(t), float(v)) for t, v in s["values"]])
         for s in panel["series"]
         if s["values"]
     ]
@@ -77,7 +77,7 @@ def panel_svg(panel, kind, x, y):
                 f'<polyline points="{line}" fill="none" stroke="{colour}" stroke-width="2"/>'
             )
             parts.append(
-                f'<text x="{left + i * 150}" y="{HEIGHT - 8}" fill="{colour}" font-size="10">'
+                f'<text x="{left + i * 160}" y="{HEIGHT - 8}" fill="{colour}" font-size="10">'
                 f"{escape(name)}</text>"
             )
     parts.append("</g>")
