@@ -1,11 +1,12 @@
 //! End to end, the way an operator runs it: a real Prometheus scrapes a real Envoy running
 //! akguard (admin `/stats/prometheus`, every second) with `deploy/prometheus/akguard-rules.yaml`
 //! loaded as it is. One leaked-key call fires the leaked-key alert, a rejected configuration
-//! push (ECDS) fires its alert (and a valid one after it is applied), a form body over `max_body_bytes` fires its alert, each read
-//! from `/api/v1/alerts`; the time from the event to the firing alert is printed. Then every
-//! panel query of `deploy/grafana/akguard.json` must return data, and the panels' series are
-//! written to `dashboard-data.json` (under Cargo's test scratch directory) for
-//! `deploy/grafana/render_panels.py`.
+//! push (ECDS) fires its alert (and a valid push after it is applied), a form body over
+//! `max_body_bytes` fires its alert, each read from `/api/v1/alerts`; the time from the event
+//! to the firing alert is printed. Every metric the rules read is served, and the
+//! filter-not-checking rule stays quiet. Then every panel query of `deploy/grafana/akguard.json`
+//! must return data, and the panels' series are written to `dashboard-data.json` (under
+//! Cargo's test scratch directory) for `deploy/grafana/render_panels.py`.
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
@@ -211,6 +212,44 @@ fn leaked_key_and_rejected_push_fire_alerts_in_prometheus() {
         deny_to_firing.as_millis(),
         push_to_firing.as_millis()
     );
+
+    // Every metric the rules read is one Envoy serves, and the filter-not-checking rule, whose
+    // traffic side sees the calls above, stays quiet while akguard checks them.
+    let rules_text = fs::read_to_string(&rules).unwrap();
+    let rules_doc: serde_yaml::Value = serde_yaml::from_str(&rules_text).unwrap();
+    let mut names = std::collections::BTreeSet::new();
+    for rule in rules_doc["groups"][0]["rules"].as_sequence().unwrap() {
+        let expr = rule["expr"].as_str().unwrap();
+        // Metric names, not label names (followed by `=`, `!=` or `=~`).
+        let mut rest = expr;
+        while let Some(at) = rest.find(|c: char| c.is_ascii_alphabetic()) {
+            let tail = &rest[at..];
+            let len = tail
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(tail.len());
+            let (word, after) = tail.split_at(len);
+            let label = after.trim_start().starts_with(['=', '!']);
+            if !label && (word.starts_with("akguard_") || word.starts_with("envoy_")) {
+                names.insert(word.to_string());
+            }
+            rest = after;
+        }
+        if rule["alert"] == "AkguardNotChecking" {
+            let traffic = expr.split("unless").next().unwrap();
+            assert!(
+                !prometheus.query(traffic).is_empty(),
+                "no traffic seen: {traffic}"
+            );
+            assert!(prometheus.query(expr).is_empty(), "{expr}");
+        }
+    }
+    assert!(names.len() >= 6, "{names:?}");
+    for name in &names {
+        assert!(
+            !prometheus.query(&format!("count({name})")).is_empty(),
+            "{name}: not served by Envoy"
+        );
+    }
 
     // Every panel of the dashboard has data.
     let start = now() - started.elapsed().as_secs_f64() - 2.0;
