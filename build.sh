@@ -14,6 +14,11 @@
 #   ./build.sh bench --egress
 #                      the egress gateway examples' cost per request beside the demo's
 #                      (benches/ab/egress.py; as root)
+#   ./build.sh image [--push REGISTRY/NAME:TAG [--insecure-registry]]
+#                      build, then the Wasm plugin image (deploy/image/build_image.py: an OCI
+#                      layout in target/image/akguard-oci and its archive), printing its digest
+#                      and the module's sha256; --push sends it to a registry with skopeo
+#                      (deploy/image/push_image.py; --insecure-registry: plain HTTP)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -131,6 +136,53 @@ EOF
   wait "$pid"
 }
 
+# The image tests and the alerting tests use Debian's tools: skopeo (pushes the image),
+# docker-registry (a real registry on 127.0.0.1) and prometheus (promtool, and a real
+# Prometheus scraping Envoy).
+ensure_deploy_tools() {
+  local missing=()
+  command -v skopeo >/dev/null || missing+=(skopeo)
+  command -v docker-registry >/dev/null || missing+=(docker-registry)
+  command -v promtool >/dev/null || missing+=(prometheus)
+  if [ "${#missing[@]}" -gt 0 ]; then
+    apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+  fi
+}
+
+image() {
+  local push="" insecure=()
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --push)
+        if [ $# -lt 2 ]; then
+          echo "--push needs REGISTRY/NAME:TAG" >&2
+          exit 2
+        fi
+        push="$2"
+        shift 2
+        ;;
+      --insecure-registry)
+        insecure=(--insecure-registry)
+        shift
+        ;;
+      *)
+        echo "usage: $0 image [--push REGISTRY/NAME:TAG [--insecure-registry]]" >&2
+        exit 2
+        ;;
+    esac
+  done
+  build
+  python3 deploy/image/build_image.py
+  if [ -n "$push" ]; then
+    if ! command -v skopeo >/dev/null; then
+      apt-get update
+      apt-get install -y --no-install-recommends skopeo
+    fi
+    python3 deploy/image/push_image.py "$push" "${insecure[@]}"
+  fi
+}
+
 lint() {
   cargo fmt --all -- --check
   cargo clippy --all-targets -- -D warnings
@@ -164,6 +216,7 @@ case "${1:-build}" in
     lint
     ensure_envoy
     ensure_sdks
+    ensure_deploy_tools
     # The hot-reload test prints its figures (swap-to-enforcement time, leaked-through count).
     cargo test -- --skip hot_reload
     cargo test --test envoy_reload -- --nocapture
@@ -177,8 +230,12 @@ case "${1:-build}" in
     shift
     bench "$@"
     ;;
+  image)
+    shift
+    image "$@"
+    ;;
   *)
-    echo "usage: $0 {build|test|run [port] [admin-port]|demo [port] [admin-port]|bench [--egress]}" >&2
+    echo "usage: $0 {build|test|run [port] [admin-port]|demo [port] [admin-port]|bench [--egress]|image [--push REGISTRY/NAME:TAG]}" >&2
     exit 2
     ;;
 esac

@@ -85,6 +85,8 @@ fn counters_in_stats_and_prometheus() {
         ("denied", 6),
         ("shadow_denied", 4),
         ("body_too_large", 2),
+        // Each listener's configuration, applied in four VMs with `--concurrency 2`.
+        ("config_accepted", 8),
         ("config_rejected", 0),
         ("keys_loaded", 2),
         // The embedded list: published 2026-01, and its fingerprint.

@@ -12,12 +12,13 @@ use akguard::core::config;
 use common::{CLEAN, LEAKED};
 use harness::{compile, read_module, release_module, Action, LogLevel, Request, Vm};
 
-const METRICS: [&str; 6] = [
+const METRICS: [&str; 7] = [
     "akguard.requests_checked",
     "akguard.leaked_key_seen",
     "akguard.denied",
     "akguard.shadow_denied",
     "akguard.body_too_large",
+    "akguard.config_accepted",
     "akguard.config_rejected",
 ];
 
@@ -130,7 +131,8 @@ fn vm_starts_and_a_valid_configuration_is_accepted() {
         ["akguard configuration accepted: leaked_keys=3 (distinct 2) mode=enforce deny_all_calls=false extra_operations=0 endpoints=0 max_body_bytes=4096 high_risk_list=embedded published=2026-01"]
     );
     for name in METRICS {
-        assert_eq!(vm.counter(name), Some(0), "{name}");
+        let accepted = u64::from(name == "akguard.config_accepted");
+        assert_eq!(vm.counter(name), Some(accepted), "{name}");
     }
     assert_eq!(vm.gauge("akguard.keys_loaded"), Some(2));
     assert_eq!(vm.gauge("akguard.high_risk_list_published"), Some(20260100));
@@ -183,6 +185,7 @@ fn invalid_configurations_are_rejected_with_the_field_path() {
         );
         assert!(errors[0].starts_with(&format!("akguard configuration rejected: {path}: ")));
         assert_eq!(vm.counter("akguard.config_rejected"), Some(n as u64 + 1));
+        assert_eq!(vm.counter("akguard.config_accepted"), Some(0));
         vm.stop_plugin(plugin.root_id);
     }
     assert!(vm.unimplemented().is_empty(), "{:?}", vm.unimplemented());
@@ -252,6 +255,7 @@ fn a_rejected_reconfiguration_leaves_the_previous_protection_working() {
         vm.logs(LogLevel::Error)[0].starts_with("akguard configuration rejected: leaked_keys[1]: ")
     );
     assert_eq!(vm.counter("akguard.config_rejected"), Some(1));
+    assert_eq!(vm.counter("akguard.config_accepted"), Some(1));
     // Envoy discards the rejected plugin and keeps serving with the previous one.
     vm.stop_plugin(rejected.root_id);
     assert!(denied(&mut vm, first.root_id, LEAKED));

@@ -21,6 +21,7 @@ pub struct Metrics {
     denied: Option<u32>,
     shadow_denied: Option<u32>,
     body_too_large: Option<u32>,
+    config_accepted: Option<u32>,
     config_rejected: Option<u32>,
     keys_loaded: Option<u32>,
     vm_memory_bytes: Option<u32>,
@@ -35,6 +36,7 @@ pub enum Counter {
     Denied,
     ShadowDenied,
     BodyTooLarge,
+    ConfigAccepted,
     ConfigRejected,
 }
 
@@ -51,6 +53,7 @@ impl Metrics {
             denied: define(MetricType::Counter, "akguard.denied"),
             shadow_denied: define(MetricType::Counter, "akguard.shadow_denied"),
             body_too_large: define(MetricType::Counter, "akguard.body_too_large"),
+            config_accepted: define(MetricType::Counter, "akguard.config_accepted"),
             config_rejected: define(MetricType::Counter, "akguard.config_rejected"),
             keys_loaded: define(MetricType::Gauge, "akguard.keys_loaded"),
             vm_memory_bytes: define(MetricType::Gauge, "akguard.vm_memory_bytes"),
@@ -79,6 +82,7 @@ impl Metrics {
             Counter::Denied => self.denied,
             Counter::ShadowDenied => self.shadow_denied,
             Counter::BodyTooLarge => self.body_too_large,
+            Counter::ConfigAccepted => self.config_accepted,
             Counter::ConfigRejected => self.config_rejected,
         };
         if let Some(id) = id {

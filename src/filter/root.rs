@@ -71,6 +71,7 @@ impl RootContext for AkguardRoot {
                     format!(" rules={}", p.rules.len())
                 };
                 info!("akguard configuration accepted: {}{rules}", p.summary());
+                self.metrics.count(Counter::ConfigAccepted);
                 self.metrics.set_keys_loaded(p.keys.len());
                 self.metrics.set_list(
                     list_file::published_number(&p.catalog.published),
