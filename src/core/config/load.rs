@@ -36,6 +36,9 @@ pub const FIELDS: &[&str] = &[
     DENY_LOG_FIELD,
 ];
 
+/// The fields a rule cannot give: they hold for the whole VM.
+pub const TOP_LEVEL_ONLY: &[&str] = &[LIST_FIELD, DENY_LOG_FIELD];
+
 /// The field that bounds the full deny lines a VM writes a second (top level only: one log a
 /// VM).
 pub const DENY_LOG_FIELD: &str = "deny_log_lines_per_second";
@@ -70,19 +73,17 @@ impl<'de> Visitor<'de> for TopLevel<'_> {
                 return Err(de::Error::custom("duplicate field"));
             }
             let rules_here = self.allow_rules && name == RULES_FIELD;
-            if !self.allow_rules && name == LIST_FIELD {
+            if !self.allow_rules && TOP_LEVEL_ONLY.contains(&name.as_str()) {
+                let why = if name == LIST_FIELD {
+                    "every rule uses the top level's list"
+                } else {
+                    "one deny log a VM, whatever the rule"
+                };
                 self.error.replace(Some(ConfigError::new(
                     name,
-                    "given at the top level only (every rule uses the top level's list)",
+                    format!("given at the top level only ({why})"),
                 )));
-                return Err(de::Error::custom("list in a rule"));
-            }
-            if !self.allow_rules && name == DENY_LOG_FIELD {
-                self.error.replace(Some(ConfigError::new(
-                    name,
-                    "given at the top level only (one deny log a VM, whatever the rule)",
-                )));
-                return Err(de::Error::custom("deny log in a rule"));
+                return Err(de::Error::custom("top-level field in a rule"));
             }
             if !rules_here && !FIELDS.contains(&name.as_str()) {
                 self.error.replace(Some(ConfigError::new(

@@ -23,7 +23,7 @@ pub mod rules;
 
 pub use error::ConfigError;
 pub use key_entry::{parse_digest, parse_key_entry, KeyEntry, MAX_KEY_LEN};
-pub use load::{load, load_from, FIELDS};
+pub use load::{load, load_from, FIELDS, TOP_LEVEL_ONLY};
 pub use policy::{Loaded, Mode, Policy, Rule, DEFAULT_MAX_BODY_BYTES, MAX_MAX_BODY_BYTES};
 
 #[cfg(test)]
