@@ -14,6 +14,9 @@
 #   ./build.sh bench --egress
 #                      the egress gateway examples' cost per request beside the demo's
 #                      (benches/ab/egress.py; as root)
+#   ./build.sh bench --flood
+#                      clean calls through akguard with and without a concurrent flood of
+#                      leaked-key calls, and the deny log's lines (benches/ab/flood.py)
 #   ./build.sh image [--push REGISTRY/NAME:TAG [--insecure-registry]]
 #                      build, then the Wasm plugin image (deploy/image/build_image.py: an OCI
 #                      layout in target/image/akguard-oci and its archive), printing its digest
@@ -205,6 +208,11 @@ bench() {
     python3 benches/ab/egress.py "$@"
     return
   fi
+  if [ "${1:-}" = "--flood" ]; then
+    shift
+    python3 benches/ab/flood.py "$@"
+    return
+  fi
   (cd benches/empty-filter && cargo build --release --target "$TARGET")
   python3 benches/ab/run.py --doc docs/performance.md "$@"
 }
@@ -235,7 +243,7 @@ case "${1:-build}" in
     image "$@"
     ;;
   *)
-    echo "usage: $0 {build|test|run [port] [admin-port]|demo [port] [admin-port]|bench [--egress]|image [--push REGISTRY/NAME:TAG]}" >&2
+    echo "usage: $0 {build|test|run [port] [admin-port]|demo [port] [admin-port]|bench [--egress|--flood]|image [--push REGISTRY/NAME:TAG]}" >&2
     exit 2
     ;;
 esac
