@@ -486,3 +486,93 @@ fn help_describes_the_request_forms() {
         );
     }
 }
+
+/// `explain --envoy examples/higress-wasmplugin.yaml` with the route and upstream named as
+/// Envoy names them: `(route, service, host, action, key, exit code, config line start)`.
+#[test]
+fn rules_are_chosen_as_the_filter_chooses_them() {
+    const DEMO: &str = "LTAI5tDemoLeakedKey00001";
+    const CI: &str = "LTAI5tCiLeakedKey0000001";
+    type Case<'a> = (
+        Option<&'a str>,
+        Option<&'a str>,
+        &'a str,
+        &'a str,
+        &'a str,
+        i32,
+        &'a str,
+    );
+    let rds = "outbound|3306||rds-proxy.data.svc.cluster.local";
+    let cases: &[Case] = &[
+        (Some("default/aliyun-api-ci"), None, "api.example", "DescribeRegions", CI, 3,
+         "_rules_[0] (_match_route_ default/aliyun-api-ci) applies, matched on host api.example, route default/aliyun-api-ci"),
+        (None, None, "api.example", "DescribeRegions", CI, 0,
+         "the top level applies: none of the 3 _rules_ entries matches host api.example; the route name (--route) was not given, the upstream cluster (--service) was not given"),
+        (Some("default/other"), Some("outbound|80||web.default.svc.cluster.local"), "ecs.aliyuncs.com", "RunInstances", CI, 0,
+         "the top level applies: none of the 3 _rules_ entries matches host ecs.aliyuncs.com, route default/other, service outbound|80||web.default.svc.cluster.local\n"),
+        (None, None, "api.corp.example", "RunInstances", DEMO, 4,
+         "_rules_[1] (_match_domain_ *.corp.example, ecs-api.internal) applies, matched on host api.corp.example"),
+        (None, None, "ECS-API.internal:8443", "RunInstances", DEMO, 4, "_rules_[1] "),
+        (None, None, "api.corp.example", "DescribeInstances", DEMO, 0, "_rules_[1] "),
+        // A route rule comes first, whatever the host.
+        (Some("default/aliyun-api-ci"), None, "api.corp.example", "DescribeInstances", DEMO, 3, "_rules_[0] "),
+        (None, Some(rds), "rds.aliyuncs.com", "CreateAccount", DEMO, 3,
+         "_rules_[2] (_match_service_ rds-proxy.data.svc.cluster.local) applies, matched on host rds.aliyuncs.com, service outbound|3306||rds-proxy.data.svc.cluster.local"),
+        (None, Some(rds), "rds.aliyuncs.com", "CreateAccount", CI, 0, "_rules_[2] "),
+        // The rule's own endpoints: its upstream host is RDS.
+        (None, Some(rds), "rds-proxy.data.svc.cluster.local", "CreateAccount", DEMO, 3, "_rules_[2] "),
+        (None, None, "rds-proxy.data.svc.cluster.local", "CreateAccount", DEMO, 3, "the top level applies"),
+    ];
+    for (route, service, host, action, key, code, line) in cases {
+        let url = format!("http://{host}/?Action={action}&AccessKeyId={key}");
+        let mut args = vec!["explain", "--envoy", "examples/higress-wasmplugin.yaml"];
+        if let Some(route) = route {
+            args.extend(["--route", route]);
+        }
+        if let Some(service) = service {
+            args.extend(["--service", service]);
+        }
+        args.extend(["--", "curl", &url]);
+        let got = cli_support::run(&args);
+        let what = format!("{host} {action} route {route:?} service {service:?}");
+        expect_code(&got, *code, &what);
+        assert!(
+            got.stdout.contains(&format!("\nconfig:   {line}")),
+            "{what}: want config line {line:?}:\n{}",
+            got.stdout
+        );
+    }
+    // The unknown host of the top level is fail-safe; under the rule its endpoints name ECS.
+    let got = cli_support::run(&[
+        "explain",
+        "--envoy",
+        "examples/higress-wasmplugin.yaml",
+        "--",
+        "curl",
+        &format!("http://api.corp.example/?Action=RunInstances&AccessKeyId={DEMO}"),
+    ]);
+    assert!(
+        got.stdout.contains("\nhost:     api.corp.example -> ecs "),
+        "{}",
+        got.stdout
+    );
+    assert!(
+        got.stdout.contains("\nrule:     listed-action: "),
+        "{}",
+        got.stdout
+    );
+    // Without _rules_, no config line.
+    let dir = config_dir("explain-no-rules", &leaked_config());
+    let got = explain(
+        &dir,
+        &[
+            "--route",
+            "r",
+            "--",
+            "curl",
+            "http://ecs.aliyuncs.com/?Action=RunInstances",
+        ],
+    );
+    expect_code(&got, 0, "no rules");
+    assert!(!got.stdout.contains("\nconfig:"), "{}", got.stdout);
+}

@@ -17,6 +17,7 @@ mod keys;
 mod list;
 mod list_diff;
 mod raw_http;
+mod rule_choice;
 mod shell_words;
 mod validate;
 mod wasm_plugin;

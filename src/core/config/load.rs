@@ -32,7 +32,20 @@ pub const FIELDS: &[&str] = &[
     "product",
     "leaked_keys_packed",
     LIST_FIELD,
+    RULES_FIELD,
 ];
+
+/// The fields given at the top level only: a rule's configuration takes the others.
+const TOP_LEVEL_ONLY: &[&str] = &[LIST_FIELD, RULES_FIELD];
+
+/// The fields a configuration takes: every one of [`FIELDS`] at the top level, all but
+/// [`TOP_LEVEL_ONLY`] in a rule.
+fn known_fields(top_level: bool) -> impl Iterator<Item = &'static str> {
+    FIELDS
+        .iter()
+        .copied()
+        .filter(move |f| top_level || !TOP_LEVEL_ONLY.contains(f))
+}
 
 /// The field that replaces the embedded high-risk list (top level only: every rule uses it).
 pub const LIST_FIELD: &str = "high_risk_list";
@@ -63,7 +76,6 @@ impl<'de> Visitor<'de> for TopLevel<'_> {
                     .replace(Some(ConfigError::new(name, "the field is given twice")));
                 return Err(de::Error::custom("duplicate field"));
             }
-            let rules_here = self.allow_rules && name == RULES_FIELD;
             if !self.allow_rules && name == LIST_FIELD {
                 self.error.replace(Some(ConfigError::new(
                     name,
@@ -71,10 +83,11 @@ impl<'de> Visitor<'de> for TopLevel<'_> {
                 )));
                 return Err(de::Error::custom("list in a rule"));
             }
-            if !rules_here && !FIELDS.contains(&name.as_str()) {
+            if !known_fields(self.allow_rules).any(|f| f == name) {
+                let known: Vec<&str> = known_fields(self.allow_rules).collect();
                 self.error.replace(Some(ConfigError::new(
                     name,
-                    format!("unknown field (known fields: {})", FIELDS.join(", ")),
+                    format!("unknown field (known fields: {})", known.join(", ")),
                 )));
                 return Err(de::Error::custom("unknown field"));
             }

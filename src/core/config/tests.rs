@@ -508,3 +508,32 @@ fn product_pins_the_product_and_must_be_known() {
     let err = load(br#"{"product": 3}"#).unwrap_err();
     assert_eq!(err.path, "product");
 }
+
+#[test]
+fn unknown_fields_name_every_field_the_place_takes() {
+    let err = load(br#"{"leaked_key": []}"#).unwrap_err();
+    let known = err.problem.split("known fields: ").nth(1).unwrap_or("");
+    let listed: Vec<&str> = known.trim_end_matches(')').split(", ").collect();
+    assert_eq!(listed, FIELDS, "{err}");
+    assert!(listed.contains(&"_rules_") && listed.contains(&"high_risk_list"));
+    // A rule takes every field but the top-level-only ones.
+    let err = load(br#"{"_rules_": [{"_match_route_": ["r"], "leaked_key": []}]}"#).unwrap_err();
+    let known = err.problem.split("known fields: ").nth(1).unwrap_or("");
+    let listed: Vec<&str> = known.trim_end_matches(')').split(", ").collect();
+    let in_a_rule: Vec<&str> = FIELDS
+        .iter()
+        .copied()
+        .filter(|f| *f != "_rules_" && *f != "high_risk_list")
+        .collect();
+    assert_eq!(listed, in_a_rule, "{err}");
+}
+
+#[test]
+fn the_summary_counts_rules_when_there_are_any() {
+    let p = load(br#"{"_rules_": [{"_match_route_": ["a"]}, {"_match_domain_": ["b"]}]}"#)
+        .unwrap()
+        .policy;
+    assert!(p.summary().ends_with(" rules=2"), "{}", p.summary());
+    let p = load(br#"{"_rules_": []}"#).unwrap().policy;
+    assert!(!p.summary().contains("rules="), "{}", p.summary());
+}
