@@ -394,3 +394,133 @@ spec:
         "plugins.yaml [akguard-higress]: max_body_bytes: must be between 1 and 67108864, found 0\n"
     );
 }
+
+/// Every Envoy, Istio, Higress and ECDS file under `examples/`.
+#[allow(clippy::unwrap_used)]
+fn example_files(dir: &std::path::Path, out: &mut Vec<String>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            example_files(&path, out);
+        } else if path
+            .extension()
+            .is_some_and(|e| e == "yaml" || e == "yml" || e == "json")
+        {
+            let root = std::path::Path::new(cli_support::ROOT);
+            out.push(path.strip_prefix(root).unwrap().display().to_string());
+        }
+    }
+}
+
+#[test]
+fn every_example_validates() {
+    let mut files = Vec::new();
+    example_files(
+        &std::path::Path::new(cli_support::ROOT).join("examples"),
+        &mut files,
+    );
+    files.sort();
+    assert!(files.len() >= 7, "{files:?}");
+    for file in &files {
+        let got = run(&["validate", "--envoy", file]);
+        expect_code(&got, 0, file);
+        assert!(
+            got.stdout.contains("]: valid: leaked_keys="),
+            "{file}: {}",
+            got.stdout
+        );
+    }
+    // The bootstrap's ECDS filter is read from the file it watches.
+    let got = run(&[
+        "validate",
+        "--envoy",
+        "examples/envoy-ecds.yaml",
+        "--filter",
+        "akguard",
+    ]);
+    expect_code(&got, 0, "ECDS bootstrap");
+    assert!(
+        got.stdout
+            .starts_with("examples/envoy-ecds.yaml -> examples/ecds/akguard.yaml [akguard]: valid: leaked_keys=3 "),
+        "{}",
+        got.stdout
+    );
+    // Higress rules are counted as the filter counts them.
+    let got = run(&["validate", "--envoy", "examples/higress-wasmplugin.yaml"]);
+    assert!(
+        got.stdout.contains(" rules=3 hold_headers="),
+        "{}",
+        got.stdout
+    );
+}
+
+#[test]
+fn ecds_files_are_followed_from_the_bootstrap() {
+    let dir = scratch("validate-ecds-follow");
+    std::fs::create_dir_all(dir.join("run/ecds")).unwrap();
+    let bootstrap = r#"static_resources:
+  listeners:
+    - filter_chains:
+        - filters:
+            - name: envoy.filters.network.http_connection_manager
+              typed_config:
+                "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+                http_filters:
+                  - name: guard
+                    config_discovery:
+                      config_source:
+                        path_config_source: { path: ecds/guard.yaml }
+                      type_urls: [type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm]
+"#;
+    write(&dir.join("run"), "envoy.yaml", bootstrap);
+    // Not found from here, nor next to the bootstrap: the message names the file to check.
+    let got = run_in(&dir, &["validate", "--envoy", "run/envoy.yaml"], None);
+    expect_code(&got, 1, "missing ECDS file");
+    assert!(
+        got.stderr.contains("run/envoy.yaml: filter \"guard\" takes its configuration from the ECDS file ecds/guard.yaml (config_discovery)"),
+        "{}",
+        got.stderr
+    );
+    write(
+        &dir.join("run/ecds"),
+        "guard.yaml",
+        format!(
+            r#"resources:
+  - "@type": type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig
+    name: guard
+    typed_config:
+      "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
+      config:
+        root_id: akguard
+        configuration:
+          "@type": type.googleapis.com/google.protobuf.StringValue
+          value: '{{"leaked_keys": ["{KEY}"], "mode2": 1}}'
+"#
+        ),
+    );
+    // Found relative to Envoy's directory (the bootstrap's), checked as the filter checks it.
+    for (cwd, file) in [
+        (dir.clone(), "run/envoy.yaml"),
+        (dir.join("run"), "envoy.yaml"),
+    ] {
+        let got = run_in(
+            &cwd,
+            &["validate", "--envoy", file, "--filter", "guard"],
+            None,
+        );
+        expect_code(&got, 1, "invalid ECDS file");
+        assert!(
+            got.stderr.contains(
+                "ecds/guard.yaml [guard]: mode2: unknown field (known fields: leaked_keys,"
+            ) && got.stderr.contains(", _rules_)\n"),
+            "{}",
+            got.stderr
+        );
+    }
+    // A management server holds the resource: say what to validate instead.
+    let ads = bootstrap.replace("path_config_source: { path: ecds/guard.yaml }", "ads: {}");
+    write(&dir, "ads.yaml", ads);
+    let got = run_in(&dir, &["validate", "--envoy", "ads.yaml"], None);
+    expect_code(&got, 1, "ECDS from a server");
+    assert!(got.stderr.contains("management server"), "{}", got.stderr);
+}

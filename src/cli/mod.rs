@@ -6,6 +6,7 @@
 
 mod config_source;
 mod curl;
+mod ecds;
 mod envoy;
 mod evidence;
 mod explain;
