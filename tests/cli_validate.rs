@@ -74,7 +74,7 @@ fn yaml_configurations_are_read_as_json() {
     expect_code(&got, 1, "invalid YAML configuration");
     assert_eq!(
         got.stderr,
-        "bad.yml: leaked_keys[1]: an AccessKey ID holds only ASCII letters, digits and '.', found ' '\n"
+        "bad.yml: leaked_keys[1]: an AccessKey ID holds only ASCII letters, digits and '.', found ' ': one ID an entry, and nothing else\n"
     );
 
     write(&dir, "broken.yaml", "leaked_keys: [unclosed\n");
@@ -317,7 +317,7 @@ fn ecds_resource_files_are_read() {
     expect_code(&got, 1, "ECDS file with a bad key");
     assert_eq!(
         got.stderr,
-        "akguard-ecds.yaml [akguard]: leaked_keys[1]: an AccessKey ID holds only ASCII letters, digits and '.', found ' '\n"
+        "akguard-ecds.yaml [akguard]: leaked_keys[1]: an AccessKey ID holds only ASCII letters, digits and '.', found ' ': one ID an entry, and nothing else\n"
     );
 }
 
@@ -523,4 +523,87 @@ fn ecds_files_are_followed_from_the_bootstrap() {
     let got = run_in(&dir, &["validate", "--envoy", "ads.yaml"], None);
     expect_code(&got, 1, "ECDS from a server");
     assert!(got.stderr.contains("management server"), "{}", got.stderr);
+}
+
+/// `(entry, what stderr says)`: entries that cannot be an AccessKey ID are rejected with the
+/// likely mistake; IDs of an unusual shape are accepted with a warning.
+#[test]
+fn key_entries_name_the_likely_mistake() {
+    let dir = scratch("validate-key-shapes");
+    let digest = "ca3c6321754a4fb2cfc27855b6d122984140a024f0cfa8437130229ab676227a";
+    let rejected = [
+        (
+            digest.to_string(),
+            "leaked_keys[1]: 64 hex digits: a SHA-256 digest without its prefix",
+        ),
+        (
+            format!("SHA256:{digest}"),
+            "leaked_keys[1]: a digest entry starts with lowercase \"sha256:\", found \"SHA256:\"",
+        ),
+        (
+            format!("sha256:{}", digest.to_uppercase()),
+            "64 lowercase hex digits, found uppercase ones: write them in lowercase",
+        ),
+        (
+            " LTAI5tAb0000000000123456".into(),
+            "found ' ': remove the whitespace around the ID",
+        ),
+        (
+            "LTAI5tAb0000000000123456\n".into(),
+            "found '\\n': remove the whitespace around the ID",
+        ),
+        (
+            "LTAI5tAb00000000 LTAI5tAb00000001".into(),
+            "found ' ': one ID an entry, and nothing else",
+        ),
+        (
+            "\"LTAI5tAb0000000000123456\"".into(),
+            "found '\"': the quotes were pasted with the ID",
+        ),
+        (
+            "abcdefghijABCDEFGHIJ0123456789".into(),
+            "the shape of an AccessKey Secret, not of an ID",
+        ),
+        (
+            "LTAI5tAb0000000000123456:abcdefghijABCDEFGHIJ0123456789".into(),
+            "found ':': an ID pasted with its secret",
+        ),
+        ("STS.".into(), "\"STS.\" alone"),
+    ];
+    for (entry, problem) in &rejected {
+        let config = serde_json::json!({ "leaked_keys": [KEY, entry] }).to_string();
+        write(&dir, "akguard.json", &config);
+        let got = run_in(&dir, &["validate", "akguard.json"], None);
+        expect_code(&got, 1, entry);
+        assert!(
+            got.stderr.starts_with("akguard.json: leaked_keys[1]: "),
+            "{entry}: {}",
+            got.stderr
+        );
+        assert!(got.stderr.contains(problem), "{entry}: {}", got.stderr);
+    }
+    let unusual = serde_json::json!({ "leaked_keys": [KEY, "LTAI5tShort", "STS.NUgYrLnoC37mZZCNnAbCdEfGh", "ltai5tAb0000000000123456", "AbCdEf0123456789"] });
+    write(&dir, "akguard.json", unusual.to_string());
+    let got = run_in(&dir, &["validate", "akguard.json"], None);
+    expect_code(&got, 0, "unusual shapes");
+    assert!(
+        got.stdout.contains("valid: leaked_keys=5 "),
+        "{}",
+        got.stdout
+    );
+    assert_eq!(
+        got.stderr,
+        "akguard.json: warning: leaked_keys[1]: LTAI followed by an unusual number of letters and digits (IDs have 12 or 16 to 21): check the ID is whole (1 more entry of an unusual shape)\n"
+    );
+    // In a rule, with the rule's path.
+    let in_rule = serde_json::json!({ "_rules_": [{ "_match_route_": ["r"], "leaked_keys": ["LTAI5tShort"] }] });
+    write(&dir, "akguard.json", in_rule.to_string());
+    let got = run_in(&dir, &["validate", "akguard.json"], None);
+    expect_code(&got, 0, "unusual shape in a rule");
+    assert!(
+        got.stderr
+            .contains("warning: _rules_[0]: leaked_keys[0]: LTAI followed by"),
+        "{}",
+        got.stderr
+    );
 }

@@ -8,7 +8,7 @@ use super::super::endpoints::Endpoints;
 use super::super::keyset::{KeySet, KeySetBuilder};
 use super::super::list_file;
 use super::error::{expected, serde_problem, ConfigError};
-use super::key_stream::{KeysSeed, PackedSeed};
+use super::key_stream::{KeysSeed, PackedSeed, UnusualKeys};
 use super::lists::{apply_extra_operations, parse_endpoints, product_of};
 use super::policy::{Loaded, Mode, Policy, DEFAULT_MAX_BODY_BYTES, MAX_MAX_BODY_BYTES};
 use super::rules::{self, RULES_FIELD};
@@ -56,6 +56,7 @@ struct TopLevel<'a> {
     allow_rules: bool,
     builder: &'a mut KeySetBuilder,
     key_count: &'a mut usize,
+    unusual: &'a mut UnusualKeys,
     packed_count: &'a mut usize,
     fields: &'a mut Vec<(String, Value)>,
     error: &'a RefCell<Option<ConfigError>>,
@@ -95,6 +96,7 @@ impl<'de> Visitor<'de> for TopLevel<'_> {
                 map.next_value_seed(KeysSeed {
                     builder: self.builder,
                     count: self.key_count,
+                    unusual: self.unusual,
                     error: self.error,
                 })?;
             } else if name == "leaked_keys_packed" {
@@ -183,6 +185,7 @@ fn load_with(
     let mut warnings = Vec::new();
     let mut builder = KeySetBuilder::default();
     let mut key_count = 0usize;
+    let mut unusual = UnusualKeys::default();
     let mut packed_count = 0usize;
     let mut fields: Vec<(String, Value)> = Vec::new();
     let mut saw_keys = false;
@@ -205,6 +208,7 @@ fn load_with(
             allow_rules,
             builder: &mut builder,
             key_count: &mut key_count,
+            unusual: &mut unusual,
             packed_count: &mut packed_count,
             fields: &mut fields,
             error: &error,
@@ -237,6 +241,7 @@ fn load_with(
         }
         key_count += packed_count;
         saw_keys = key_count > 0;
+        warnings.extend(unusual.warning());
     }
     // The list first: `extra_operations`, `endpoints` and every rule build on it.
     let list = match (rule_of, fields.iter().find(|(name, _)| name == LIST_FIELD)) {
