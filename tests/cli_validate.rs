@@ -607,3 +607,24 @@ fn key_entries_name_the_likely_mistake() {
         got.stderr
     );
 }
+
+#[test]
+fn syntax_errors_name_line_and_column() {
+    let dir = scratch("validate-syntax");
+    let cases = [
+        (
+            format!("{{\"leaked_keys\": [\n  \"{KEY}\",\n  \"{KEY}\",\n]}}\n"),
+            "akguard.json: configuration: not valid JSON: trailing comma (line 4, column 1)\n",
+        ),
+        (
+            format!("{{\"leaked_keys\": [\n  \"{KEY}\",\n  \"LTAI5t"),
+            "akguard.json: configuration: not valid JSON: EOF while parsing a string (line 3, column 9)\n",
+        ),
+    ];
+    for (text, stderr) in cases {
+        write(&dir, "akguard.json", &text);
+        let got = run_in(&dir, &["validate", "akguard.json"], None);
+        expect_code(&got, 1, &text);
+        assert_eq!(got.stderr, stderr, "{text}");
+    }
+}

@@ -60,7 +60,8 @@ impl<'de, F: FnOnce(&str) -> Result<usize, String>> Visitor<'de> for StrSeed<F> 
 
 /// Streams the string elements of the array `field` through `each`; the total of the entries
 /// they add. A problem is recorded in `error` with the element's path (`field[i]`); an element
-/// of the wrong type is described as not being `element` (`expected <element>, found …`).
+/// of the wrong type is described as not being `element` (`expected <element>, found …`). A
+/// syntax error is left to the caller, which names its line and column.
 fn stream_strings<'de, A: SeqAccess<'de>>(
     mut seq: A,
     field: &str,
@@ -77,6 +78,11 @@ fn stream_strings<'de, A: SeqAccess<'de>>(
             Ok(None) => return Ok(total),
             Err(e) => {
                 let problem = e.to_string();
+                // A syntax error (a trailing comma, the text cut short) is the top level's to
+                // report, with its line and column.
+                if !problem.starts_with("invalid type") {
+                    return Err(e);
+                }
                 let problem = problem.split(" at line ").next().unwrap_or_default();
                 let problem =
                     problem.replace("invalid type: ", &format!("expected {element}, found "));

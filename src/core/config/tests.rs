@@ -537,3 +537,54 @@ fn the_summary_counts_rules_when_there_are_any() {
     let p = load(br#"{"_rules_": []}"#).unwrap().policy;
     assert!(!p.summary().contains("rules="), "{}", p.summary());
 }
+
+#[test]
+fn syntax_errors_carry_line_and_column() {
+    let key = "LTAI5tAb0000000000123456";
+    let cases = [
+        (
+            format!("{{\"leaked_keys\": [\"{key}\",\n  \"{key}\",]}}"),
+            "trailing comma (line 2, column 30)",
+        ),
+        (
+            format!("{{\"leaked_keys\": [\"{key}\", \"LTAI5t"),
+            "EOF while parsing a string (line 1, column 52)",
+        ),
+        (
+            format!("{{\"leaked_keys\": [\"{key}\""),
+            "EOF while parsing a list (line 1, column 43)",
+        ),
+        (
+            format!("{{\"leaked_keys\": [\"{key}\" \"{key}\"]}}"),
+            "expected `,` or `]` (line 1, column 45)",
+        ),
+        (
+            "{\"leaked_keys\": [\"LTAI\\q\"]}".to_string(),
+            "invalid escape (line 1, column 24)",
+        ),
+        (
+            "{\"leaked_keys_packed\": [\n\"AAAAAAAAAAA=\",\n]}".to_string(),
+            "trailing comma (line 3, column 1)",
+        ),
+        (
+            "{\"mode\": \"shadow\",}".to_string(),
+            "trailing comma (line 1, column 19)",
+        ),
+        (
+            "{\"mode\": \"shad".to_string(),
+            "EOF while parsing a string (line 1, column 14)",
+        ),
+        (
+            "{\"_rules_\": [{\"_match_route_\": [\"a\"],}]}".to_string(),
+            "trailing comma (line 1, column 38)",
+        ),
+    ];
+    for (text, problem) in cases {
+        let err = load(text.as_bytes()).expect_err(&text);
+        assert_eq!(err.path, "configuration", "{text}: {err}");
+        assert_eq!(err.problem, format!("not valid JSON: {problem}"), "{text}");
+        // The same, read in pieces as the filter reads it.
+        let err = load_from(text.as_bytes(), 0).expect_err(&text);
+        assert_eq!(err.problem, format!("not valid JSON: {problem}"), "{text}");
+    }
+}
