@@ -6,6 +6,7 @@
 
 mod config_source;
 mod curl;
+mod deploy_form;
 mod ecds;
 mod envoy;
 mod evidence;
@@ -13,6 +14,7 @@ mod explain;
 mod hash;
 mod host_routes;
 mod http_request;
+mod key_changes;
 mod key_list;
 mod keys;
 mod list;
