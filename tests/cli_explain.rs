@@ -576,3 +576,21 @@ fn rules_are_chosen_as_the_filter_chooses_them() {
     expect_code(&got, 0, "no rules");
     assert!(!got.stdout.contains("\nconfig:"), "{}", got.stdout);
 }
+
+#[test]
+fn an_ecds_bootstrap_is_followed_to_its_resource_file() {
+    let got = cli_support::run(&[
+        "explain",
+        "--envoy",
+        "examples/envoy-ecds.yaml",
+        "--",
+        "curl",
+        "http://ecs.aliyuncs.com/?Action=RunInstances&AccessKeyId=LTAI5tDemoLeakedKey00001",
+    ]);
+    expect_code(&got, 3, "the ECDS example's key");
+    assert!(
+        got.stdout.contains("\nrule:     listed-action: "),
+        "{}",
+        got.stdout
+    );
+}

@@ -228,3 +228,43 @@ fn updating_an_ecds_file_replaces_it_atomically() {
         .unwrap()
         .contains("\"mode2\""));
 }
+
+#[test]
+fn updating_a_configuration_keeps_its_rules() {
+    let dir = scratch("keys-forms-config");
+    lists(&dir);
+    let in_force = serde_json::json!({
+        "leaked_keys": [OLD, "LTAI5tFormsGoneKey000001"],
+        "mode": "shadow",
+        "_rules_": [{"_match_route_": ["ci"], "leaked_keys": [OLD], "deny_all_calls": true}]
+    });
+    write(&dir, "akguard.json", in_force.to_string());
+    let got = run_in(
+        &dir,
+        &[
+            "keys",
+            "--into",
+            "akguard.json",
+            "-o",
+            "akguard.json",
+            "a.txt",
+            "b.txt",
+        ],
+        None,
+    );
+    expect_code(&got, 0, "config --into");
+    assert_eq!(
+        got.stderr,
+        "leaked keys: 2 added, 1 removed, 1 unchanged (2 before, 3 now)\n"
+    );
+    let validated = run_in(&dir, &["validate", "akguard.json"], None);
+    expect_code(&validated, 0, "the updated configuration");
+    assert!(
+        validated
+            .stdout
+            .contains("valid: leaked_keys=3 (distinct 3) mode=shadow ")
+            && validated.stdout.contains(" rules=1 "),
+        "{}",
+        validated.stdout
+    );
+}
