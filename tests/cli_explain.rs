@@ -12,47 +12,6 @@ use std::path::Path;
 const LEAKED: &str = common::LEAKED;
 const CLEAN: &str = common::CLEAN;
 
-/// A raw HTTP/1.1 request for a table case; a body is sent chunked so each of the case's
-/// chunks reaches the check as one chunk.
-fn raw_request(request: &common::Request) -> Vec<u8> {
-    let on_one_line = |text: &str| !text.contains(['\r', '\n']);
-    assert!(
-        !request.path.contains(char::is_whitespace) && on_one_line(&request.authority),
-        "{request:?} cannot be written as an HTTP/1.1 request line"
-    );
-    for (name, value) in &request.headers {
-        assert!(
-            on_one_line(name) && on_one_line(value) && !name.contains(':'),
-            "header {name:?}: {value:?} cannot be written as an HTTP/1.1 header line"
-        );
-    }
-    let mut text = format!(
-        "{} {} HTTP/1.1\r\nHost: {}\r\n",
-        request.method, request.path, request.authority
-    )
-    .into_bytes();
-    for (name, value) in &request.headers {
-        text.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
-    }
-    let chunks: Vec<Vec<u8>> = request
-        .chunks()
-        .into_iter()
-        .filter(|c| !c.is_empty())
-        .collect();
-    if chunks.is_empty() {
-        text.extend_from_slice(b"\r\n");
-        return text;
-    }
-    text.extend_from_slice(b"Transfer-Encoding: chunked\r\n\r\n");
-    for chunk in chunks {
-        text.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
-        text.extend_from_slice(&chunk);
-        text.extend_from_slice(b"\r\n");
-    }
-    text.extend_from_slice(b"0\r\n\r\n");
-    text
-}
-
 fn verdict_code(verdict: &str) -> i32 {
     match verdict {
         "allow" => 0,
@@ -72,7 +31,7 @@ fn every_decision_table_case_gets_the_filters_verdict() {
         let request = write(
             &dir,
             &format!("request{i}.http"),
-            raw_request(&case.request),
+            common::raw_http1(&case.request),
         );
         let got = run_in(
             &dir,
