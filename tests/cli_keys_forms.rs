@@ -139,6 +139,31 @@ fn updating_a_higress_plugin_keeps_its_rules_and_counts_the_change() {
         None,
     );
     expect_code(&explained, 3, "the CI rule");
+    // The entries themselves only when asked for.
+    let listed = run_in(
+        &dir,
+        &[
+            "keys",
+            "--form",
+            "higress",
+            "--into",
+            example.to_str().unwrap(),
+            "--list-changes",
+            "a.txt",
+            "b.txt",
+        ],
+        None,
+    );
+    expect_code(&listed, 0, "--list-changes");
+    assert_eq!(
+        listed.stderr,
+        format!(
+            "leaked keys: 2 added, 1 removed, 1 unchanged (2 before, 3 now)\n+ {}\n+ {}\n- STS.DemoLeakedTemporary1\n",
+            NEW[0], NEW[1]
+        )
+    );
+    let usage = run_in(&dir, &["keys", "--list-changes", "a.txt"], None);
+    expect_code(&usage, 2, "--list-changes without --into");
     let plugin: serde_json::Value = serde_yaml::from_str(&got.stdout).unwrap();
     assert_eq!(
         plugin["spec"]["url"],

@@ -1,26 +1,32 @@
 //! What a new key set changes against the one in force: how many keys are added, removed and
 //! unchanged, whatever either is written as (plain IDs, `sha256:` entries, packed blocks): keys
-//! compare by the first 8 bytes of their SHA-256, as packed entries do. Counts only, never an ID.
+//! compare by the first 8 bytes of their SHA-256, as packed entries do. Counts only; the
+//! entries themselves only when asked for.
 
 use akguard::core::config::{parse_key_entry, KeyEntry};
 use akguard::core::packed::{self, PackedEntry};
 use serde_json::{Map, Value};
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::fmt;
 
-/// The keys a configuration holds (`leaked_keys` and `leaked_keys_packed`).
-pub fn keys_of(configuration: &Map<String, Value>) -> Result<BTreeSet<PackedEntry>, String> {
-    let mut keys = BTreeSet::new();
+/// The keys a configuration holds (`leaked_keys` and `leaked_keys_packed`), each with how it
+/// is written (a packed entry as `packed:` and its hex).
+pub type Keys = BTreeMap<PackedEntry, String>;
+
+/// The keys a configuration holds.
+pub fn keys_of(configuration: &Map<String, Value>) -> Result<Keys, String> {
+    let mut keys = Keys::new();
     if let Some(entries) = configuration.get("leaked_keys").and_then(Value::as_array) {
         for (i, entry) in entries.iter().enumerate() {
             let text = entry
                 .as_str()
                 .ok_or_else(|| format!("leaked_keys[{i}]: expected a string"))?;
-            keys.insert(match parse_key_entry(text) {
+            let entry = match parse_key_entry(text) {
                 Ok(KeyEntry::Plain(key)) => packed::entry_of_key(key.as_bytes()),
                 Ok(KeyEntry::Digest(digest)) => packed::entry_of_digest(&digest),
                 Err(problem) => return Err(format!("leaked_keys[{i}]: {problem}")),
-            });
+            };
+            keys.insert(entry, text.to_string());
         }
     }
     let blocks: Vec<&str> = match configuration.get("leaked_keys_packed") {
@@ -30,7 +36,8 @@ pub fn keys_of(configuration: &Map<String, Value>) -> Result<BTreeSet<PackedEntr
     };
     for block in blocks {
         packed::decode(block, &mut |entry| {
-            keys.insert(entry);
+            let hex: String = entry.iter().map(|b| format!("{b:02x}")).collect();
+            keys.insert(entry, format!("packed:{hex}"));
         })
         .map_err(|e| format!("leaked_keys_packed: {e}"))?;
     }
@@ -46,13 +53,30 @@ pub struct Changes {
 }
 
 /// What `new` changes against `old`.
-pub fn compare(old: &BTreeSet<PackedEntry>, new: &BTreeSet<PackedEntry>) -> Changes {
-    let unchanged = old.intersection(new).count();
+pub fn compare(old: &Keys, new: &Keys) -> Changes {
+    let unchanged = old.keys().filter(|k| new.contains_key(*k)).count();
     Changes {
         added: new.len() - unchanged,
         removed: old.len() - unchanged,
         unchanged,
     }
+}
+
+/// The entries added (`+ entry`) and removed (`- entry`), as each configuration writes them,
+/// each group in order.
+pub fn listed(old: &Keys, new: &Keys) -> Vec<String> {
+    let only_in = |these: &Keys, other: &Keys, sign: char| {
+        let mut lines: Vec<String> = these
+            .iter()
+            .filter(|(k, _)| !other.contains_key(*k))
+            .map(|(_, text)| format!("{sign} {text}"))
+            .collect();
+        lines.sort();
+        lines
+    };
+    let mut lines = only_in(new, old, '+');
+    lines.extend(only_in(old, new, '-'));
+    lines
 }
 
 impl fmt::Display for Changes {
@@ -74,7 +98,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn keys(value: Value) -> BTreeSet<PackedEntry> {
+    fn keys(value: Value) -> Keys {
         keys_of(value.as_object().unwrap_or(&Map::new())).unwrap_or_default()
     }
 

@@ -83,6 +83,10 @@ pub struct Args {
     /// of stdout
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// With --into: also list the entries added (`+`) and removed (`-`) on stderr, as each
+    /// file writes them (IDs where written as IDs)
+    #[arg(long, requires = "into")]
+    pub list_changes: bool,
 }
 
 fn write_keys(
@@ -236,13 +240,10 @@ fn version_of(configuration: &Map<String, Value>) -> String {
     digest[..6].iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The text to write, and the change against the file in force.
-fn build(
-    args: &Args,
-    built_text: String,
-) -> Result<(String, Option<key_changes::Changes>), String> {
+/// The text to write, and the lines saying what it changes against the file in force.
+fn build(args: &Args, built_text: String) -> Result<(String, Vec<String>), String> {
     if args.form == Form::Config && args.into.is_none() {
-        return Ok((built_text, None));
+        return Ok((built_text, Vec::new()));
     }
     let built: Map<String, Value> = serde_json::from_str(&built_text).map_err(|e| e.to_string())?;
     let (mut resource, configuration, changes) = match &args.into {
@@ -253,8 +254,11 @@ fn build(
                 .map_err(|e| format!("{}: {e}", config_source::input_name(path)))?;
             let configuration = merged(args, in_force, built);
             let after = key_changes::keys_of(&configuration)?;
-            let changes = key_changes::compare(&before, &after);
-            (resource, configuration, Some(changes))
+            let mut changes = vec![key_changes::compare(&before, &after).to_string()];
+            if args.list_changes {
+                changes.extend(key_changes::listed(&before, &after));
+            }
+            (resource, configuration, changes)
         }
         None => {
             let module = match (&args.module, args.form) {
@@ -270,7 +274,7 @@ fn build(
             (
                 Resource::new(args.form, &module, args.hold_headers),
                 built,
-                None,
+                Vec::new(),
             )
         }
     };
@@ -322,8 +326,8 @@ pub fn run(args: &Args) -> CliResult {
         eprintln!("akguard: the built configuration is rejected: {error}");
         return Ok(EXIT_FAILED);
     }
-    if let Some(changes) = changes {
-        eprintln!("{changes}");
+    for line in changes {
+        eprintln!("{line}");
     }
     match &args.output {
         Some(path) => write_atomically(path, &text)?,
