@@ -293,3 +293,56 @@ fn updating_a_configuration_keeps_its_rules() {
         validated.stdout
     );
 }
+
+#[test]
+fn a_resource_going_to_a_json_file_is_written_as_json() {
+    let dir = scratch("keys-forms-json");
+    lists(&dir);
+    let got = run_in(
+        &dir,
+        &[
+            "keys",
+            "--hash",
+            "--form",
+            "ecds",
+            "--module",
+            "/etc/envoy/akguard.wasm",
+            "-o",
+            "akguard.json",
+            "a.txt",
+        ],
+        None,
+    );
+    expect_code(&got, 0, "ECDS to a .json file");
+    let text = std::fs::read_to_string(dir.join("akguard.json")).unwrap();
+    let resource: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(resource["resources"][0]["name"], "akguard");
+    // Updated in place, it stays JSON.
+    let got = run_in(
+        &dir,
+        &[
+            "keys",
+            "--form",
+            "ecds",
+            "--into",
+            "akguard.json",
+            "-o",
+            "akguard.json",
+            "b.txt",
+        ],
+        None,
+    );
+    expect_code(&got, 0, "the JSON file updated");
+    let text = std::fs::read_to_string(dir.join("akguard.json")).unwrap();
+    assert!(
+        serde_json::from_str::<serde_json::Value>(&text).is_ok(),
+        "{text}"
+    );
+    let validated = run_in(&dir, &["validate", "--envoy", "akguard.json"], None);
+    expect_code(&validated, 0, "the JSON ECDS file");
+    assert!(
+        validated.stdout.contains("valid: leaked_keys=2 "),
+        "{}",
+        validated.stdout
+    );
+}

@@ -180,13 +180,15 @@ impl Resource {
         }
     }
 
-    /// The text to write: JSON for the configuration, YAML for the resources.
-    pub fn text(&self) -> Result<String, String> {
-        match self.form {
-            Form::Config => serde_json::to_string_pretty(&self.document)
+    /// The text to write: JSON for the configuration and for a resource going to a `.json`
+    /// file (Envoy reads a watched file by its extension), YAML for the other resources.
+    pub fn text(&self, json_file: bool) -> Result<String, String> {
+        if self.form == Form::Config || json_file {
+            serde_json::to_string_pretty(&self.document)
                 .map(|text| text + "\n")
-                .map_err(|e| e.to_string()),
-            _ => serde_yaml::to_string(&self.document).map_err(|e| e.to_string()),
+                .map_err(|e| e.to_string())
+        } else {
+            serde_yaml::to_string(&self.document).map_err(|e| e.to_string())
         }
     }
 }

@@ -280,7 +280,15 @@ fn build(args: &Args, built_text: String) -> Result<(String, Vec<String>), Strin
     };
     let version = version_of(&configuration);
     resource.set_configuration(configuration, &version);
-    Ok((resource.text()?, changes))
+    let is_json = |path: &PathBuf| {
+        path.extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+    };
+    let json_file = match &args.output {
+        Some(output) => is_json(output),
+        None => args.into.as_ref().is_some_and(is_json),
+    };
+    Ok((resource.text(json_file)?, changes))
 }
 
 pub fn run(args: &Args) -> CliResult {
