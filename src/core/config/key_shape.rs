@@ -93,11 +93,16 @@ pub fn check_key(entry: &str) -> Result<Option<Unusual>, String> {
             &entry[..7]
         ));
     }
-    if let Some(bad) = entry
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || *c == '.'))
-    {
-        return Err(bad_character(entry, bad));
+    // One pass: the first character no ID holds, and the dots.
+    let mut dots = 0usize;
+    for (at, &byte) in bytes.iter().enumerate() {
+        if byte == b'.' {
+            dots += 1;
+        } else if !byte.is_ascii_alphanumeric() {
+            // Every byte before is ASCII: `at` starts a character.
+            let bad = entry[at..].chars().next().unwrap_or('?');
+            return Err(bad_character(entry, bad));
+        }
     }
     if bytes.len() == 64 && bytes.iter().all(u8::is_ascii_hexdigit) {
         return Err(
@@ -105,22 +110,21 @@ pub fn check_key(entry: &str) -> Result<Option<Unusual>, String> {
                 .into(),
         );
     }
-    let alphanumeric = |part: &[u8]| part.iter().all(u8::is_ascii_alphanumeric);
     if let Some(rest) = bytes.strip_prefix(STS) {
         if rest.is_empty() {
             return Err(
                 "\"STS.\" alone: an STS AccessKey ID goes on with letters and digits".into(),
             );
         }
-        return Ok((!alphanumeric(rest)).then_some(Unusual::Dot));
+        return Ok((dots > 1).then_some(Unusual::Dot));
     }
-    if bytes.len() == SECRET_LEN && alphanumeric(bytes) && !starts_with_ignore_case(bytes, LTAI) {
+    if bytes.len() == SECRET_LEN && dots == 0 && !starts_with_ignore_case(bytes, LTAI) {
         return Err(
             "30 letters and digits without a prefix: the shape of an AccessKey Secret, not of an ID (LTAI…, STS.…); give the ID, and rotate a leaked secret's key"
                 .into(),
         );
     }
-    if !alphanumeric(bytes) {
+    if dots > 0 {
         return Ok(Some(Unusual::Dot));
     }
     if let Some(rest) = bytes.strip_prefix(LTAI) {
