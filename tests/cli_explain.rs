@@ -12,47 +12,6 @@ use std::path::Path;
 const LEAKED: &str = common::LEAKED;
 const CLEAN: &str = common::CLEAN;
 
-/// A raw HTTP/1.1 request for a table case; a body is sent chunked so each of the case's
-/// chunks reaches the check as one chunk.
-fn raw_request(request: &common::Request) -> Vec<u8> {
-    let on_one_line = |text: &str| !text.contains(['\r', '\n']);
-    assert!(
-        !request.path.contains(char::is_whitespace) && on_one_line(&request.authority),
-        "{request:?} cannot be written as an HTTP/1.1 request line"
-    );
-    for (name, value) in &request.headers {
-        assert!(
-            on_one_line(name) && on_one_line(value) && !name.contains(':'),
-            "header {name:?}: {value:?} cannot be written as an HTTP/1.1 header line"
-        );
-    }
-    let mut text = format!(
-        "{} {} HTTP/1.1\r\nHost: {}\r\n",
-        request.method, request.path, request.authority
-    )
-    .into_bytes();
-    for (name, value) in &request.headers {
-        text.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
-    }
-    let chunks: Vec<Vec<u8>> = request
-        .chunks()
-        .into_iter()
-        .filter(|c| !c.is_empty())
-        .collect();
-    if chunks.is_empty() {
-        text.extend_from_slice(b"\r\n");
-        return text;
-    }
-    text.extend_from_slice(b"Transfer-Encoding: chunked\r\n\r\n");
-    for chunk in chunks {
-        text.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
-        text.extend_from_slice(&chunk);
-        text.extend_from_slice(b"\r\n");
-    }
-    text.extend_from_slice(b"0\r\n\r\n");
-    text
-}
-
 fn verdict_code(verdict: &str) -> i32 {
     match verdict {
         "allow" => 0,
@@ -72,7 +31,7 @@ fn every_decision_table_case_gets_the_filters_verdict() {
         let request = write(
             &dir,
             &format!("request{i}.http"),
-            raw_request(&case.request),
+            common::raw_http1(&case.request),
         );
         let got = run_in(
             &dir,
@@ -485,4 +444,112 @@ fn help_describes_the_request_forms() {
             got.stdout
         );
     }
+}
+
+/// `explain --envoy examples/higress-wasmplugin.yaml` with the route and upstream named as
+/// Envoy names them: `(route, service, host, action, key, exit code, config line start)`.
+#[test]
+fn rules_are_chosen_as_the_filter_chooses_them() {
+    const DEMO: &str = "LTAI5tDemoLeakedKey00001";
+    const CI: &str = "LTAI5tCiLeakedKey0000001";
+    type Case<'a> = (
+        Option<&'a str>,
+        Option<&'a str>,
+        &'a str,
+        &'a str,
+        &'a str,
+        i32,
+        &'a str,
+    );
+    let rds = "outbound|3306||rds-proxy.data.svc.cluster.local";
+    let cases: &[Case] = &[
+        (Some("default/aliyun-api-ci"), None, "api.example", "DescribeRegions", CI, 3,
+         "_rules_[0] (_match_route_ default/aliyun-api-ci) applies, matched on host api.example, route default/aliyun-api-ci"),
+        (None, None, "api.example", "DescribeRegions", CI, 0,
+         "the top level applies: none of the 3 _rules_ entries matches host api.example; the route name (--route) was not given, the upstream cluster (--service) was not given"),
+        (Some("default/other"), Some("outbound|80||web.default.svc.cluster.local"), "ecs.aliyuncs.com", "RunInstances", CI, 0,
+         "the top level applies: none of the 3 _rules_ entries matches host ecs.aliyuncs.com, route default/other, service outbound|80||web.default.svc.cluster.local\n"),
+        (None, None, "api.corp.example", "RunInstances", DEMO, 4,
+         "_rules_[1] (_match_domain_ *.corp.example, ecs-api.internal) applies, matched on host api.corp.example"),
+        (None, None, "ECS-API.internal:8443", "RunInstances", DEMO, 4, "_rules_[1] "),
+        (None, None, "api.corp.example", "DescribeInstances", DEMO, 0, "_rules_[1] "),
+        // A route rule comes first, whatever the host.
+        (Some("default/aliyun-api-ci"), None, "api.corp.example", "DescribeInstances", DEMO, 3, "_rules_[0] "),
+        (None, Some(rds), "rds.aliyuncs.com", "CreateAccount", DEMO, 3,
+         "_rules_[2] (_match_service_ rds-proxy.data.svc.cluster.local) applies, matched on host rds.aliyuncs.com, service outbound|3306||rds-proxy.data.svc.cluster.local"),
+        (None, Some(rds), "rds.aliyuncs.com", "CreateAccount", CI, 0, "_rules_[2] "),
+        // The rule's own endpoints: its upstream host is RDS.
+        (None, Some(rds), "rds-proxy.data.svc.cluster.local", "CreateAccount", DEMO, 3, "_rules_[2] "),
+        (None, None, "rds-proxy.data.svc.cluster.local", "CreateAccount", DEMO, 3, "the top level applies"),
+    ];
+    for (route, service, host, action, key, code, line) in cases {
+        let url = format!("http://{host}/?Action={action}&AccessKeyId={key}");
+        let mut args = vec!["explain", "--envoy", "examples/higress-wasmplugin.yaml"];
+        if let Some(route) = route {
+            args.extend(["--route", route]);
+        }
+        if let Some(service) = service {
+            args.extend(["--service", service]);
+        }
+        args.extend(["--", "curl", &url]);
+        let got = cli_support::run(&args);
+        let what = format!("{host} {action} route {route:?} service {service:?}");
+        expect_code(&got, *code, &what);
+        assert!(
+            got.stdout.contains(&format!("\nconfig:   {line}")),
+            "{what}: want config line {line:?}:\n{}",
+            got.stdout
+        );
+    }
+    // The unknown host of the top level is fail-safe; under the rule its endpoints name ECS.
+    let got = cli_support::run(&[
+        "explain",
+        "--envoy",
+        "examples/higress-wasmplugin.yaml",
+        "--",
+        "curl",
+        &format!("http://api.corp.example/?Action=RunInstances&AccessKeyId={DEMO}"),
+    ]);
+    assert!(
+        got.stdout.contains("\nhost:     api.corp.example -> ecs "),
+        "{}",
+        got.stdout
+    );
+    assert!(
+        got.stdout.contains("\nrule:     listed-action: "),
+        "{}",
+        got.stdout
+    );
+    // Without _rules_, no config line.
+    let dir = config_dir("explain-no-rules", &leaked_config());
+    let got = explain(
+        &dir,
+        &[
+            "--route",
+            "r",
+            "--",
+            "curl",
+            "http://ecs.aliyuncs.com/?Action=RunInstances",
+        ],
+    );
+    expect_code(&got, 0, "no rules");
+    assert!(!got.stdout.contains("\nconfig:"), "{}", got.stdout);
+}
+
+#[test]
+fn an_ecds_bootstrap_is_followed_to_its_resource_file() {
+    let got = cli_support::run(&[
+        "explain",
+        "--envoy",
+        "examples/envoy-ecds.yaml",
+        "--",
+        "curl",
+        "http://ecs.aliyuncs.com/?Action=RunInstances&AccessKeyId=LTAI5tDemoLeakedKey00001",
+    ]);
+    expect_code(&got, 3, "the ECDS example's key");
+    assert!(
+        got.stdout.contains("\nrule:     listed-action: "),
+        "{}",
+        got.stdout
+    );
 }

@@ -75,8 +75,8 @@ fn hash_rejects_malformed_ids_by_line() {
     assert_eq!(
         got.stderr,
         "leaked.txt: line 2: an AccessKey ID holds only ASCII letters, digits and '.', found '-'
-leaked.txt: line 4: a sha256 entry must be \"sha256:\" followed by 64 lowercase hex digits
-leaked.txt: line 5: an AccessKey ID holds only ASCII letters, digits and '.', found ' '
+leaked.txt: line 4: a sha256 entry must be \"sha256:\" followed by 64 lowercase hex digits, found 4 hex digits
+leaked.txt: line 5: an AccessKey ID holds only ASCII letters, digits and '.', found ' ': one ID an entry, and nothing else
 "
     );
     let long = "A".repeat(300);

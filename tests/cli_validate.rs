@@ -74,7 +74,7 @@ fn yaml_configurations_are_read_as_json() {
     expect_code(&got, 1, "invalid YAML configuration");
     assert_eq!(
         got.stderr,
-        "bad.yml: leaked_keys[1]: an AccessKey ID holds only ASCII letters, digits and '.', found ' '\n"
+        "bad.yml: leaked_keys[1]: an AccessKey ID holds only ASCII letters, digits and '.', found ' ': one ID an entry, and nothing else\n"
     );
 
     write(&dir, "broken.yaml", "leaked_keys: [unclosed\n");
@@ -317,7 +317,7 @@ fn ecds_resource_files_are_read() {
     expect_code(&got, 1, "ECDS file with a bad key");
     assert_eq!(
         got.stderr,
-        "akguard-ecds.yaml [akguard]: leaked_keys[1]: an AccessKey ID holds only ASCII letters, digits and '.', found ' '\n"
+        "akguard-ecds.yaml [akguard]: leaked_keys[1]: an AccessKey ID holds only ASCII letters, digits and '.', found ' ': one ID an entry, and nothing else\n"
     );
 }
 
@@ -393,4 +393,238 @@ spec:
         got.stderr,
         "plugins.yaml [akguard-higress]: max_body_bytes: must be between 1 and 67108864, found 0\n"
     );
+}
+
+/// Every Envoy, Istio, Higress and ECDS file under `examples/`.
+#[allow(clippy::unwrap_used)]
+fn example_files(dir: &std::path::Path, out: &mut Vec<String>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            example_files(&path, out);
+        } else if path
+            .extension()
+            .is_some_and(|e| e == "yaml" || e == "yml" || e == "json")
+        {
+            let root = std::path::Path::new(cli_support::ROOT);
+            out.push(path.strip_prefix(root).unwrap().display().to_string());
+        }
+    }
+}
+
+#[test]
+fn every_example_validates() {
+    let mut files = Vec::new();
+    example_files(
+        &std::path::Path::new(cli_support::ROOT).join("examples"),
+        &mut files,
+    );
+    files.sort();
+    assert!(files.len() >= 7, "{files:?}");
+    for file in &files {
+        let got = run(&["validate", "--envoy", file]);
+        expect_code(&got, 0, file);
+        assert!(
+            got.stdout.contains("]: valid: leaked_keys="),
+            "{file}: {}",
+            got.stdout
+        );
+    }
+    // The bootstrap's ECDS filter is read from the file it watches.
+    let got = run(&[
+        "validate",
+        "--envoy",
+        "examples/envoy-ecds.yaml",
+        "--filter",
+        "akguard",
+    ]);
+    expect_code(&got, 0, "ECDS bootstrap");
+    assert!(
+        got.stdout
+            .starts_with("examples/envoy-ecds.yaml -> examples/ecds/akguard.yaml [akguard]: valid: leaked_keys=3 "),
+        "{}",
+        got.stdout
+    );
+    // Higress rules are counted as the filter counts them.
+    let got = run(&["validate", "--envoy", "examples/higress-wasmplugin.yaml"]);
+    assert!(
+        got.stdout.contains(" rules=3 hold_headers="),
+        "{}",
+        got.stdout
+    );
+}
+
+#[test]
+fn ecds_files_are_followed_from_the_bootstrap() {
+    let dir = scratch("validate-ecds-follow");
+    std::fs::create_dir_all(dir.join("run/ecds")).unwrap();
+    let bootstrap = r#"static_resources:
+  listeners:
+    - filter_chains:
+        - filters:
+            - name: envoy.filters.network.http_connection_manager
+              typed_config:
+                "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+                http_filters:
+                  - name: guard
+                    config_discovery:
+                      config_source:
+                        path_config_source: { path: ecds/guard.yaml }
+                      type_urls: [type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm]
+"#;
+    write(&dir.join("run"), "envoy.yaml", bootstrap);
+    // Not found from here, nor next to the bootstrap: the message names the file to check.
+    let got = run_in(&dir, &["validate", "--envoy", "run/envoy.yaml"], None);
+    expect_code(&got, 1, "missing ECDS file");
+    assert!(
+        got.stderr.contains("run/envoy.yaml: filter \"guard\" takes its configuration from the ECDS file ecds/guard.yaml (config_discovery)"),
+        "{}",
+        got.stderr
+    );
+    write(
+        &dir.join("run/ecds"),
+        "guard.yaml",
+        format!(
+            r#"resources:
+  - "@type": type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig
+    name: guard
+    typed_config:
+      "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
+      config:
+        root_id: akguard
+        configuration:
+          "@type": type.googleapis.com/google.protobuf.StringValue
+          value: '{{"leaked_keys": ["{KEY}"], "mode2": 1}}'
+"#
+        ),
+    );
+    // Found relative to Envoy's directory (the bootstrap's), checked as the filter checks it.
+    for (cwd, file) in [
+        (dir.clone(), "run/envoy.yaml"),
+        (dir.join("run"), "envoy.yaml"),
+    ] {
+        let got = run_in(
+            &cwd,
+            &["validate", "--envoy", file, "--filter", "guard"],
+            None,
+        );
+        expect_code(&got, 1, "invalid ECDS file");
+        assert!(
+            got.stderr.contains(
+                "ecds/guard.yaml [guard]: mode2: unknown field (known fields: leaked_keys,"
+            ) && got.stderr.contains(", _rules_)\n"),
+            "{}",
+            got.stderr
+        );
+    }
+    // A management server holds the resource: say what to validate instead.
+    let ads = bootstrap.replace("path_config_source: { path: ecds/guard.yaml }", "ads: {}");
+    write(&dir, "ads.yaml", ads);
+    let got = run_in(&dir, &["validate", "--envoy", "ads.yaml"], None);
+    expect_code(&got, 1, "ECDS from a server");
+    assert!(got.stderr.contains("management server"), "{}", got.stderr);
+}
+
+/// `(entry, what stderr says)`: entries that cannot be an AccessKey ID are rejected with the
+/// likely mistake; IDs of an unusual shape are accepted with a warning.
+#[test]
+fn key_entries_name_the_likely_mistake() {
+    let dir = scratch("validate-key-shapes");
+    let digest = "ca3c6321754a4fb2cfc27855b6d122984140a024f0cfa8437130229ab676227a";
+    let rejected = [
+        (
+            digest.to_string(),
+            "leaked_keys[1]: 64 hex digits: a SHA-256 digest without its prefix",
+        ),
+        (
+            format!("SHA256:{digest}"),
+            "leaked_keys[1]: a digest entry starts with lowercase \"sha256:\", found \"SHA256:\"",
+        ),
+        (
+            format!("sha256:{}", digest.to_uppercase()),
+            "64 lowercase hex digits, found uppercase ones: write them in lowercase",
+        ),
+        (
+            " LTAI5tAb0000000000123456".into(),
+            "found ' ': remove the whitespace around the ID",
+        ),
+        (
+            "LTAI5tAb0000000000123456\n".into(),
+            "found '\\n': remove the whitespace around the ID",
+        ),
+        (
+            "LTAI5tAb00000000 LTAI5tAb00000001".into(),
+            "found ' ': one ID an entry, and nothing else",
+        ),
+        (
+            "\"LTAI5tAb0000000000123456\"".into(),
+            "found '\"': the quotes were pasted with the ID",
+        ),
+        (
+            "abcdefghijABCDEFGHIJ0123456789".into(),
+            "the shape of an AccessKey Secret, not of an ID",
+        ),
+        (
+            "LTAI5tAb0000000000123456:abcdefghijABCDEFGHIJ0123456789".into(),
+            "found ':': an ID pasted with its secret",
+        ),
+        ("STS.".into(), "\"STS.\" alone"),
+    ];
+    for (entry, problem) in &rejected {
+        let config = serde_json::json!({ "leaked_keys": [KEY, entry] }).to_string();
+        write(&dir, "akguard.json", &config);
+        let got = run_in(&dir, &["validate", "akguard.json"], None);
+        expect_code(&got, 1, entry);
+        assert!(
+            got.stderr.starts_with("akguard.json: leaked_keys[1]: "),
+            "{entry}: {}",
+            got.stderr
+        );
+        assert!(got.stderr.contains(problem), "{entry}: {}", got.stderr);
+    }
+    let unusual = serde_json::json!({ "leaked_keys": [KEY, "LTAI5tShort", "STS.NUgYrLnoC37mZZCNnAbCdEfGh", "ltai5tAb0000000000123456", "AbCdEf0123456789"] });
+    write(&dir, "akguard.json", unusual.to_string());
+    let got = run_in(&dir, &["validate", "akguard.json"], None);
+    expect_code(&got, 0, "unusual shapes");
+    assert!(
+        got.stdout.contains("valid: leaked_keys=5 "),
+        "{}",
+        got.stdout
+    );
+    assert_eq!(
+        got.stderr,
+        "akguard.json: warning: leaked_keys[1]: LTAI followed by an unusual number of letters and digits (IDs have 12 or 16 to 21): check the ID is whole (1 more entry of an unusual shape)\n"
+    );
+    // In a rule, with the rule's path.
+    let in_rule = serde_json::json!({ "_rules_": [{ "_match_route_": ["r"], "leaked_keys": ["LTAI5tShort"] }] });
+    write(&dir, "akguard.json", in_rule.to_string());
+    let got = run_in(&dir, &["validate", "akguard.json"], None);
+    expect_code(&got, 0, "unusual shape in a rule");
+    assert!(
+        got.stderr
+            .contains("warning: _rules_[0]: leaked_keys[0]: LTAI followed by"),
+        "{}",
+        got.stderr
+    );
+}
+
+#[test]
+fn syntax_errors_name_line_and_column() {
+    let dir = scratch("validate-syntax");
+    let cases = [
+        (
+            format!("{{\"leaked_keys\": [\n  \"{KEY}\",\n  \"{KEY}\",\n]}}\n"),
+            "akguard.json: configuration: not valid JSON: trailing comma (line 4, column 1)\n",
+        ),
+        (
+            format!("{{\"leaked_keys\": [\n  \"{KEY}\",\n  \"LTAI5t"),
+            "akguard.json: configuration: not valid JSON: EOF while parsing a string (line 3, column 9)\n",
+        ),
+    ];
+    for (text, stderr) in cases {
+        write(&dir, "akguard.json", &text);
+        let got = run_in(&dir, &["validate", "akguard.json"], None);
+        expect_code(&got, 1, &text);
+        assert_eq!(got.stderr, stderr, "{text}");
+    }
 }

@@ -5,10 +5,12 @@
 //! One Envoy serves every case: one listener per distinct configuration, each with
 //! `"hold_headers": true` in front of a `direct_response` upstream (so a form body is read
 //! before Envoy's own answer). The rule of a deny or shadow-deny is read from akguard's log
-//! line, found by request id.
+//! line, found by request id. `akguard explain`, given each case as a raw request and the
+//! same configuration, must reach Envoy's verdict and rule, case by case.
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+mod cli_support;
 mod common;
 mod envoy;
 
@@ -195,6 +197,72 @@ fn decision_table_over_http1_and_h2c() {
         sent.len(),
         failures.join("\n")
     );
+    let explained = explain_table(&table);
+    let mut disagreements = Vec::new();
+    for (version, case, request_id, response) in &sent {
+        let got = outcome(response, logged_decision(&log, request_id));
+        let index = table
+            .cases
+            .iter()
+            .position(|c| std::ptr::eq(c, *case))
+            .unwrap();
+        let envoy_says = (got.verdict.clone(), got.rule.clone());
+        if explained[index] != envoy_says {
+            disagreements.push(format!(
+                "{version:?} case {:?}: envoy {envoy_says:?}, explain {:?}",
+                case.name, explained[index]
+            ));
+        }
+    }
+    assert!(
+        disagreements.is_empty(),
+        "explain and Envoy disagree:\n{}",
+        disagreements.join("\n")
+    );
+}
+
+/// `akguard explain`'s verdict and rule for each case, with the configuration Envoy has.
+fn explain_table(table: &common::Table) -> Vec<(String, Option<String>)> {
+    let dir = cli_support::scratch("explain-envoy-table");
+    table
+        .cases
+        .iter()
+        .enumerate()
+        .map(|(i, case)| {
+            let config = cli_support::write(
+                &dir,
+                &format!("config{i}.json"),
+                holding(&case.config_text(table)),
+            );
+            let request = cli_support::write(
+                &dir,
+                &format!("request{i}.http"),
+                common::raw_http1(&case.request),
+            );
+            let run = cli_support::run_in(
+                &dir,
+                &[
+                    "explain",
+                    "--config",
+                    config.to_str().unwrap(),
+                    "--raw",
+                    request.to_str().unwrap(),
+                ],
+                None,
+            );
+            let verdict = match run.code {
+                0 => "allow".to_string(),
+                3 => "deny".into(),
+                4 => "shadow-deny".into(),
+                code => format!("exit {code}: {}", run.stderr),
+            };
+            let rule = run.stdout.lines().find_map(|line| {
+                let rest = line.strip_prefix("rule:     ")?;
+                Some(rest.split(':').next()?.to_string())
+            });
+            (verdict, rule)
+        })
+        .collect()
 }
 
 /// A form body of about `size` bytes: padding parameters, with `tail` appended.

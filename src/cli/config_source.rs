@@ -2,7 +2,7 @@
 //! filters of an Envoy configuration. Every path ends in the bytes the filter would be given,
 //! to be checked by `core::config::load` and nothing else.
 
-use super::envoy;
+use super::{ecds, envoy};
 use clap::ValueEnum;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -90,18 +90,59 @@ pub fn config_file(path: &Path, syntax: Syntax) -> Result<Source, String> {
     Ok(Source { label, bytes })
 }
 
+/// Reads a file (or stdin) as UTF-8 text.
+fn read_text(path: &Path) -> Result<String, String> {
+    String::from_utf8(read_input(path)?)
+        .map_err(|_| format!("{}: not UTF-8 text", input_name(path)))
+}
+
+/// The Wasm filters of an Envoy configuration file, and those of the ECDS files its
+/// `config_discovery` filters watch; with what could not be followed.
+fn envoy_filters(path: &Path) -> Result<(Vec<envoy::WasmFilter>, Vec<String>), String> {
+    let file = input_name(path);
+    let text = read_text(path)?;
+    let mut found = envoy::wasm_filters(&text).map_err(|e| format!("{file}: {e}"))?;
+    let documents = envoy::documents(&text).map_err(|e| format!("{file}: {e}"))?;
+    let mut not_followed = Vec::new();
+    for discovered in ecds::discovered(&documents) {
+        let ecds_path = match discovered.file(path) {
+            Ok(ecds_path) => ecds_path,
+            Err(why) => {
+                not_followed.push(why);
+                continue;
+            }
+        };
+        let ecds_name = ecds_path.display().to_string();
+        let ecds_text = read_text(&ecds_path)?;
+        let in_ecds = envoy::wasm_filters(&ecds_text).map_err(|e| format!("{ecds_name}: {e}"))?;
+        found.extend(in_ecds.into_iter().map(|f| envoy::WasmFilter {
+            ecds_file: Some(ecds_name.clone()),
+            ..f
+        }));
+    }
+    Ok((found, not_followed))
+}
+
 /// The akguard filter configurations of an Envoy configuration file (YAML or JSON), picked
-/// by filter name when `filter` is given.
+/// by filter name when `filter` is given. A filter configured through ECDS from a watched
+/// file is read from that file.
 pub fn envoy_file(path: &Path, filter: Option<&str>) -> Result<Vec<Source>, String> {
-    let bytes = read_input(path)?;
-    let file = path.display().to_string();
-    let text = String::from_utf8(bytes).map_err(|_| format!("{file}: not UTF-8 text"))?;
-    let found = envoy::wasm_filters(&text).map_err(|e| format!("{file}: {e}"))?;
-    let picked = envoy::pick(&found, filter).map_err(|e| format!("{file}: {e}"))?;
+    let file = input_name(path);
+    let (found, not_followed) = envoy_filters(path)?;
+    let picked = envoy::pick(&found, filter).map_err(|e| {
+        let mut message = format!("{file}: {e}");
+        for why in &not_followed {
+            message.push_str(&format!("\n{file}: {why}"));
+        }
+        message
+    })?;
     picked
         .into_iter()
         .map(|f| {
-            let label = format!("{file} [{}]", f.label());
+            let label = match &f.ecds_file {
+                Some(ecds_file) => format!("{file} -> {ecds_file} [{}]", f.label()),
+                None => format!("{file} [{}]", f.label()),
+            };
             f.configuration()
                 .map(|bytes| Source {
                     label: label.clone(),

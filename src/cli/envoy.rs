@@ -13,7 +13,7 @@ const STRING_VALUE: &str = "google.protobuf.StringValue";
 const STRUCT: &str = "google.protobuf.Struct";
 
 /// One Wasm HTTP filter.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct WasmFilter {
     /// Name of the filter entry (`http_filters[].name` or the ECDS resource name).
     pub filter_name: Option<String>,
@@ -21,6 +21,8 @@ pub struct WasmFilter {
     pub plugin: Value,
     /// Where it was found, e.g. `static_resources.listeners[0]…http_filters[0]`.
     pub location: String,
+    /// The ECDS file it was read from, when the Envoy file names one (`config_discovery`).
+    pub ecds_file: Option<String>,
 }
 
 fn text_at<'a>(value: &'a Value, path: &[&str]) -> Option<&'a str> {
@@ -125,6 +127,7 @@ fn walk_object(
             filter_name: filter_name.map(str::to_string),
             plugin: object.get("config").cloned().unwrap_or(Value::Null),
             location: location.to_string(),
+            ecds_file: None,
         });
         return;
     }
@@ -177,6 +180,7 @@ pub fn wasm_filters(text: &str) -> Result<Vec<WasmFilter>, String> {
                 filter_name,
                 plugin,
                 location,
+                ecds_file: None,
             });
         } else {
             walk(&value, None, &location, &mut found);
@@ -264,7 +268,7 @@ static_resources:
         let filter = WasmFilter {
             filter_name: None,
             plugin: serde_json::json!({"configuration": {"@type": "type.googleapis.com/google.protobuf.BytesValue", "value": "e30="}}),
-            location: String::new(),
+            ..WasmFilter::default()
         };
         assert!(filter.configuration().unwrap_err().contains("BytesValue"));
         let empty = WasmFilter {

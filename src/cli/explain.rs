@@ -1,10 +1,11 @@
 //! `akguard explain`: runs one request through the policy core exactly as the filter does
-//! (headers, then body chunks) and prints what was read, the verdict and the rule that
-//! decided it. Keys are always masked.
+//! (the `_rules_` entry chosen, then the headers and the body chunks) and prints what was
+//! read, the verdict and the rule that decided it. Keys are always masked.
 
 use super::config_source::{self, read_input, Syntax};
 use super::evidence::{Evidence, Found, Listing};
 use super::http_request::HttpRequest;
+use super::rule_choice;
 use super::{curl, raw_http, shell_words};
 use super::{CliResult, EXIT_DENY, EXIT_OK, EXIT_SHADOW_DENY};
 use akguard::core::body_kind::{body_kind, BodyKind};
@@ -23,11 +24,13 @@ use std::path::{Path, PathBuf};
 #[command(
     long_about = "Run one request through the policy core exactly as the filter does, and print what it read \
 (keys masked, product, actions and versions with where each was found, reply format), the verdict and the rule \
-that decided it.\n\nThe request is a curl command (its words after `--`, or one quoted string), a file holding a \
+that decided it.\n\nWhen the configuration has `_rules_`, the request is checked under the first rule matching \
+its host, or the route name (--route) or upstream cluster (--service) Envoy would give it, as the filter \
+chooses; else under the top level. The `config:` line says which applied.\n\nThe request is a curl command (its words after `--`, or one quoted string), a file holding a \
 curl command or a raw HTTP/1.1 request, or a raw request given with --raw. Exit code: 0 allow, 3 deny, \
 4 deny in shadow mode (the request passes), 1 for an invalid configuration or request.",
     group(clap::ArgGroup::new("source").required(true).args(["config", "envoy"])),
-    after_help = "Examples:\n  akguard explain --config akguard.json -- curl 'http://ecs.aliyuncs.com/?Action=RunInstances&AccessKeyId=LTAI...'\n  akguard explain --config akguard.json \"curl -X POST http://ecs.aliyuncs.com/ -d Action=RunInstances\"\n  akguard explain --envoy envoy.yaml --raw request.http"
+    after_help = "Examples:\n  akguard explain --config akguard.json -- curl 'http://ecs.aliyuncs.com/?Action=RunInstances&AccessKeyId=LTAI...'\n  akguard explain --config akguard.json \"curl -X POST http://ecs.aliyuncs.com/ -d Action=RunInstances\"\n  akguard explain --envoy envoy.yaml --raw request.http\n  akguard explain --envoy higress-wasmplugin.yaml --route default/aliyun-api-ci -- curl 'http://api.example/?Action=RunInstances'"
 )]
 pub struct Args {
     /// Configuration file: JSON, or YAML (.yaml/.yml)
@@ -42,6 +45,13 @@ pub struct Args {
     /// How the configuration file is written
     #[arg(long, value_enum, default_value_t = Syntax::Auto)]
     pub syntax: Syntax,
+    /// The name of the Envoy route the request takes (`_match_route_`; Higress: the ingress)
+    #[arg(long, value_name = "NAME")]
+    pub route: Option<String>,
+    /// The upstream cluster the request goes to (`_match_service_`), e.g.
+    /// `outbound|443||rds-proxy.data.svc.cluster.local`
+    #[arg(long, value_name = "CLUSTER")]
+    pub service: Option<String>,
     /// A raw HTTP/1.1 request file ("-" reads stdin)
     #[arg(long, value_name = "FILE", conflicts_with = "request")]
     pub raw: Option<PathBuf>,
@@ -279,8 +289,15 @@ fn list(
 }
 
 /// The explanation text and the exit code.
-fn explain(policy: &Policy, request: &HttpRequest) -> (String, u8) {
+fn explain(top: &Policy, request: &HttpRequest, args: &Args) -> (String, u8) {
     let headers = request.envoy_headers();
+    let choice = rule_choice::choose(
+        top,
+        &headers,
+        args.route.as_deref(),
+        args.service.as_deref(),
+    );
+    let policy = top.chosen(choice.index);
     let trace = drive(policy, &headers, &request.body);
     let ev = &trace.evidence;
     let products: Vec<Option<usize>> = match policy.product {
@@ -299,6 +316,9 @@ fn explain(policy: &Policy, request: &HttpRequest) -> (String, u8) {
         printable(request.method.as_bytes()),
         printable(request.authority.as_bytes())
     );
+    if let Some(line) = choice.line(top) {
+        let _ = writeln!(out, "config:   {line}");
+    }
     if ev.hosts.is_empty() {
         let _ = writeln!(out, "host:     none");
     }
@@ -393,7 +413,7 @@ pub fn run(args: &Args) -> CliResult {
     for note in &request.notes {
         eprintln!("note: {note}");
     }
-    let (text, code) = explain(&loaded.policy, &request);
+    let (text, code) = explain(&loaded.policy, &request, args);
     print!("{text}");
     Ok(code)
 }

@@ -80,13 +80,37 @@ pub fn problems(entries: &[Entry]) -> Vec<String> {
     found
 }
 
+/// The entries accepted with an unusual shape, as `line N: warning` (at most
+/// [`MAX_PROBLEMS`], then how many more).
+pub fn unusual(entries: &[Entry]) -> Vec<String> {
+    let found: Vec<String> = entries
+        .iter()
+        .filter_map(|e| match config::read_key_entry(&e.text) {
+            Ok((_, Some(shape))) => Some(format!("line {}: {}", e.line, shape.describe())),
+            _ => None,
+        })
+        .collect();
+    let more = found.len().saturating_sub(MAX_PROBLEMS);
+    let mut shown: Vec<String> = found.into_iter().take(MAX_PROBLEMS).collect();
+    if more > 0 {
+        shown.push(format!("{more} more entries of unusual shapes"));
+    }
+    shown
+}
+
 /// The entries of the key list at `path` ("-": stdin), or none when some are malformed:
-/// each problem is then printed on stderr, with the list's name and the line.
+/// each problem is then printed on stderr, with the list's name and the line. Entries of an
+/// unusual shape are accepted with a warning each.
 pub fn read_checked(path: &Path) -> Result<Option<Vec<Entry>>, CliError> {
     let entries = entries(&read_input(path)?);
     let problems = problems(&entries);
     for problem in &problems {
         eprintln!("{}: {problem}", input_name(path));
+    }
+    if problems.is_empty() {
+        for warning in unusual(&entries) {
+            eprintln!("{}: warning: {warning}", input_name(path));
+        }
     }
     Ok(problems.is_empty().then_some(entries))
 }
@@ -123,6 +147,25 @@ mod tests {
     }
 
     #[test]
+    fn unusual_shapes_are_warned_by_line() {
+        let list = entries(
+            b"LTAI5tGoodKey000000000001
+LTAIshort
+STS.abc
+Key0001
+",
+        );
+        assert!(problems(&list).is_empty());
+        let found = unusual(&list);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(
+            found[0].starts_with("line 2: LTAI followed by"),
+            "{found:?}"
+        );
+        assert!(found[1].starts_with("line 4: neither LTAI"), "{found:?}");
+    }
+
+    #[test]
     fn problems_past_a_batch_keep_their_lines() {
         let mut text = String::new();
         for i in 0..(BATCH + 10) {
@@ -132,7 +175,7 @@ mod tests {
         assert_eq!(
             problems(&entries(text.as_bytes())),
             [format!(
-                "line {}: an AccessKey ID holds only ASCII letters, digits and '.', found ' '",
+                "line {}: an AccessKey ID holds only ASCII letters, digits and '.', found ' ': one ID an entry, and nothing else",
                 BATCH + 11
             )]
         );

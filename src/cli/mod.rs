@@ -6,17 +6,21 @@
 
 mod config_source;
 mod curl;
+mod deploy_form;
+mod ecds;
 mod envoy;
 mod evidence;
 mod explain;
 mod hash;
 mod host_routes;
 mod http_request;
+mod key_changes;
 mod key_list;
 mod keys;
 mod list;
 mod list_diff;
 mod raw_http;
+mod rule_choice;
 mod shell_words;
 mod validate;
 mod wasm_plugin;

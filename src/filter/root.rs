@@ -64,13 +64,7 @@ impl RootContext for AkguardRoot {
                     warn!("akguard configuration: {warning}");
                 }
                 let p = &loaded.policy;
-                // `_rules_` (Higress's per-route form) is named only when present.
-                let rules = if p.rules.is_empty() {
-                    String::new()
-                } else {
-                    format!(" rules={}", p.rules.len())
-                };
-                info!("akguard configuration accepted: {}{rules}", p.summary());
+                info!("akguard configuration accepted: {}", p.summary());
                 self.metrics.count(Counter::ConfigAccepted);
                 self.metrics.set_keys_loaded(p.keys.len());
                 self.metrics.set_list(

@@ -1,5 +1,5 @@
 //! Shared by the test runners: the decision table in `tests/cases/decisions.json`, how a case
-//! becomes request headers and body chunks, and how an outcome is compared with a case's
+//! becomes request headers and body chunks (or a raw HTTP/1.1 request), and how an outcome is compared with a case's
 //! expectation. The native runner (here) drives the policy core the way the filter does.
 
 #![allow(dead_code, clippy::expect_used, clippy::unwrap_used, clippy::panic)]
@@ -211,4 +211,45 @@ pub fn run_native(case: &Case, table: &Table) -> Outcome {
         }
     }
     outcome
+}
+
+/// A raw HTTP/1.1 request for a table case; a body is sent chunked so each of the case's
+/// chunks reaches the check as one chunk.
+pub fn raw_http1(request: &Request) -> Vec<u8> {
+    let on_one_line = |text: &str| !text.contains(['\r', '\n']);
+    assert!(
+        !request.path.contains(char::is_whitespace) && on_one_line(&request.authority),
+        "{request:?} cannot be written as an HTTP/1.1 request line"
+    );
+    for (name, value) in &request.headers {
+        assert!(
+            on_one_line(name) && on_one_line(value) && !name.contains(':'),
+            "header {name:?}: {value:?} cannot be written as an HTTP/1.1 header line"
+        );
+    }
+    let mut text = format!(
+        "{} {} HTTP/1.1\r\nHost: {}\r\n",
+        request.method, request.path, request.authority
+    )
+    .into_bytes();
+    for (name, value) in &request.headers {
+        text.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+    }
+    let chunks: Vec<Vec<u8>> = request
+        .chunks()
+        .into_iter()
+        .filter(|c| !c.is_empty())
+        .collect();
+    if chunks.is_empty() {
+        text.extend_from_slice(b"\r\n");
+        return text;
+    }
+    text.extend_from_slice(b"Transfer-Encoding: chunked\r\n\r\n");
+    for chunk in chunks {
+        text.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        text.extend_from_slice(&chunk);
+        text.extend_from_slice(b"\r\n");
+    }
+    text.extend_from_slice(b"0\r\n\r\n");
+    text
 }

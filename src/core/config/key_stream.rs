@@ -5,6 +5,7 @@ use super::super::keyset::KeySetBuilder;
 use super::super::packed;
 use super::error::{wrong_type, ConfigError};
 use super::key_entry::add_key_entry;
+use super::key_shape::Unusual;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::cell::RefCell;
 use std::fmt;
@@ -59,7 +60,8 @@ impl<'de, F: FnOnce(&str) -> Result<usize, String>> Visitor<'de> for StrSeed<F> 
 
 /// Streams the string elements of the array `field` through `each`; the total of the entries
 /// they add. A problem is recorded in `error` with the element's path (`field[i]`); an element
-/// of the wrong type is described as not being `element` (`expected <element>, found …`).
+/// of the wrong type is described as not being `element` (`expected <element>, found …`). A
+/// syntax error is left to the caller, which names its line and column.
 fn stream_strings<'de, A: SeqAccess<'de>>(
     mut seq: A,
     field: &str,
@@ -76,6 +78,11 @@ fn stream_strings<'de, A: SeqAccess<'de>>(
             Ok(None) => return Ok(total),
             Err(e) => {
                 let problem = e.to_string();
+                // A syntax error (a trailing comma, the text cut short) is the top level's to
+                // report, with its line and column.
+                if !problem.starts_with("invalid type") {
+                    return Err(e);
+                }
                 let problem = problem.split(" at line ").next().unwrap_or_default();
                 let problem =
                     problem.replace("invalid type: ", &format!("expected {element}, found "));
@@ -95,10 +102,40 @@ fn stream_strings<'de, A: SeqAccess<'de>>(
     }
 }
 
+/// The `leaked_keys` entries accepted with an unusual shape: how many, and the first one's
+/// index and shape (one warning for them all, however many).
+#[derive(Debug, Default)]
+pub(crate) struct UnusualKeys {
+    count: usize,
+    first: Option<(usize, Unusual)>,
+}
+
+impl UnusualKeys {
+    fn note(&mut self, index: usize, unusual: Unusual) {
+        self.count += 1;
+        self.first.get_or_insert((index, unusual));
+    }
+
+    /// The warning, when there are any.
+    pub fn warning(&self) -> Option<String> {
+        let (index, unusual) = self.first?;
+        let more = match self.count - 1 {
+            0 => String::new(),
+            1 => " (1 more entry of an unusual shape)".to_string(),
+            n => format!(" ({n} more entries of unusual shapes)"),
+        };
+        Some(format!(
+            "leaked_keys[{index}]: {}{more}",
+            unusual.describe()
+        ))
+    }
+}
+
 /// Streams `leaked_keys` into the builder.
 pub(crate) struct KeysSeed<'a> {
     pub builder: &'a mut KeySetBuilder,
     pub count: &'a mut usize,
+    pub unusual: &'a mut UnusualKeys,
     pub error: &'a RefCell<Option<ConfigError>>,
 }
 
@@ -118,8 +155,14 @@ impl<'de> Visitor<'de> for KeysSeed<'_> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
         let builder = self.builder;
+        let unusual = self.unusual;
+        let mut index = 0;
         *self.count = stream_strings(seq, "leaked_keys", "a string", self.error, &mut |entry| {
-            add_key_entry(entry, builder).map(|()| 1)
+            if let Some(shape) = add_key_entry(entry, builder)? {
+                unusual.note(index, shape);
+            }
+            index += 1;
+            Ok(1)
         })?;
         Ok(())
     }

@@ -9,7 +9,7 @@ use super::super::endpoints::Endpoints;
 use super::super::keyset::{KeySet, KeySetBuilder};
 use super::super::list_file;
 use super::error::{expected, serde_problem, ConfigError};
-use super::key_stream::{KeysSeed, PackedSeed};
+use super::key_stream::{KeysSeed, PackedSeed, UnusualKeys};
 use super::lists::{apply_extra_operations, parse_endpoints, product_of};
 use super::policy::{Loaded, Mode, Policy, DEFAULT_MAX_BODY_BYTES, MAX_MAX_BODY_BYTES};
 use super::rules::{self, RULES_FIELD};
@@ -34,14 +34,24 @@ pub const FIELDS: &[&str] = &[
     "leaked_keys_packed",
     LIST_FIELD,
     DENY_LOG_FIELD,
+    RULES_FIELD,
 ];
 
-/// The fields a rule cannot give: they hold for the whole VM.
-pub const TOP_LEVEL_ONLY: &[&str] = &[LIST_FIELD, DENY_LOG_FIELD];
+/// The fields given at the top level only: a rule's configuration takes the others.
+pub const TOP_LEVEL_ONLY: &[&str] = &[LIST_FIELD, DENY_LOG_FIELD, RULES_FIELD];
 
 /// The field that bounds the full deny lines a VM writes a second (top level only: one log a
 /// VM).
 pub const DENY_LOG_FIELD: &str = "deny_log_lines_per_second";
+
+/// The fields a configuration takes: every one of [`FIELDS`] at the top level, all but
+/// [`TOP_LEVEL_ONLY`] in a rule.
+fn known_fields(top_level: bool) -> impl Iterator<Item = &'static str> {
+    FIELDS
+        .iter()
+        .copied()
+        .filter(move |f| top_level || !TOP_LEVEL_ONLY.contains(f))
+}
 
 /// The field that replaces the embedded high-risk list (top level only: every rule uses it).
 pub const LIST_FIELD: &str = "high_risk_list";
@@ -52,6 +62,7 @@ struct TopLevel<'a> {
     allow_rules: bool,
     builder: &'a mut KeySetBuilder,
     key_count: &'a mut usize,
+    unusual: &'a mut UnusualKeys,
     packed_count: &'a mut usize,
     fields: &'a mut Vec<(String, Value)>,
     error: &'a RefCell<Option<ConfigError>>,
@@ -72,8 +83,8 @@ impl<'de> Visitor<'de> for TopLevel<'_> {
                     .replace(Some(ConfigError::new(name, "the field is given twice")));
                 return Err(de::Error::custom("duplicate field"));
             }
-            let rules_here = self.allow_rules && name == RULES_FIELD;
-            if !self.allow_rules && TOP_LEVEL_ONLY.contains(&name.as_str()) {
+            // A rule naming `_rules_` meets the unknown-field error below.
+            if !self.allow_rules && (name == LIST_FIELD || name == DENY_LOG_FIELD) {
                 let why = if name == LIST_FIELD {
                     "every rule uses the top level's list"
                 } else {
@@ -85,10 +96,11 @@ impl<'de> Visitor<'de> for TopLevel<'_> {
                 )));
                 return Err(de::Error::custom("top-level field in a rule"));
             }
-            if !rules_here && !FIELDS.contains(&name.as_str()) {
+            if !known_fields(self.allow_rules).any(|f| f == name) {
+                let known: Vec<&str> = known_fields(self.allow_rules).collect();
                 self.error.replace(Some(ConfigError::new(
                     name,
-                    format!("unknown field (known fields: {})", FIELDS.join(", ")),
+                    format!("unknown field (known fields: {})", known.join(", ")),
                 )));
                 return Err(de::Error::custom("unknown field"));
             }
@@ -96,6 +108,7 @@ impl<'de> Visitor<'de> for TopLevel<'_> {
                 map.next_value_seed(KeysSeed {
                     builder: self.builder,
                     count: self.key_count,
+                    unusual: self.unusual,
                     error: self.error,
                 })?;
             } else if name == "leaked_keys_packed" {
@@ -194,6 +207,7 @@ fn load_with(
     let mut warnings = Vec::new();
     let mut builder = KeySetBuilder::default();
     let mut key_count = 0usize;
+    let mut unusual = UnusualKeys::default();
     let mut packed_count = 0usize;
     let mut fields: Vec<(String, Value)> = Vec::new();
     let mut saw_keys = false;
@@ -216,6 +230,7 @@ fn load_with(
             allow_rules,
             builder: &mut builder,
             key_count: &mut key_count,
+            unusual: &mut unusual,
             packed_count: &mut packed_count,
             fields: &mut fields,
             error: &error,
@@ -248,6 +263,7 @@ fn load_with(
         }
         key_count += packed_count;
         saw_keys = key_count > 0;
+        warnings.extend(unusual.warning());
     }
     // The list first: `extra_operations`, `endpoints` and every rule build on it.
     let list = match (rule_of, fields.iter().find(|(name, _)| name == LIST_FIELD)) {

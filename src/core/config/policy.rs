@@ -84,7 +84,7 @@ impl Policy {
     }
 
     /// The policy's figures as `name=value` pairs, as the filter logs an accepted
-    /// configuration and `akguard validate` prints it.
+    /// configuration and `akguard validate` prints it (`rules=N` when `_rules_` holds any).
     pub fn summary(&self) -> String {
         let unknown_hosts = match self.unknown_hosts {
             UnknownHosts::Deny => String::new(),
@@ -111,8 +111,14 @@ impl Policy {
         } else {
             format!(" high_risk_list=embedded published={}", list.published)
         };
+        // `_rules_` (Higress's per-route form) is named only when present.
+        let rules = if self.rules.is_empty() {
+            String::new()
+        } else {
+            format!(" rules={}", self.rules.len())
+        };
         format!(
-            "leaked_keys={} (distinct {}) mode={} deny_all_calls={} extra_operations={} endpoints={} max_body_bytes={}{pinned}{unknown_hosts}{deny_log}{list}",
+            "leaked_keys={} (distinct {}) mode={} deny_all_calls={} extra_operations={} endpoints={} max_body_bytes={}{pinned}{unknown_hosts}{deny_log}{list}{rules}",
             self.keys_given,
             self.keys.len(),
             self.mode.label(),

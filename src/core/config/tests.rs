@@ -552,3 +552,83 @@ fn deny_log_lines_per_second_is_a_bounded_whole_number_at_the_top_level() {
     assert_eq!(err.path, "_rules_[0].deny_log_lines_per_second");
     assert!(err.problem.contains("top level only"), "{err}");
 }
+
+#[test]
+fn unknown_fields_name_every_field_the_place_takes() {
+    let err = load(br#"{"leaked_key": []}"#).unwrap_err();
+    let known = err.problem.split("known fields: ").nth(1).unwrap_or("");
+    let listed: Vec<&str> = known.trim_end_matches(')').split(", ").collect();
+    assert_eq!(listed, FIELDS, "{err}");
+    assert!(listed.contains(&"_rules_") && listed.contains(&"high_risk_list"));
+    // A rule takes every field but the top-level-only ones.
+    let err = load(br#"{"_rules_": [{"_match_route_": ["r"], "leaked_key": []}]}"#).unwrap_err();
+    let known = err.problem.split("known fields: ").nth(1).unwrap_or("");
+    let listed: Vec<&str> = known.trim_end_matches(')').split(", ").collect();
+    let in_a_rule: Vec<&str> = FIELDS
+        .iter()
+        .copied()
+        .filter(|f| !["_rules_", "high_risk_list", "deny_log_lines_per_second"].contains(f))
+        .collect();
+    assert_eq!(listed, in_a_rule, "{err}");
+}
+
+#[test]
+fn the_summary_counts_rules_when_there_are_any() {
+    let p = load(br#"{"_rules_": [{"_match_route_": ["a"]}, {"_match_domain_": ["b"]}]}"#)
+        .unwrap()
+        .policy;
+    assert!(p.summary().ends_with(" rules=2"), "{}", p.summary());
+    let p = load(br#"{"_rules_": []}"#).unwrap().policy;
+    assert!(!p.summary().contains("rules="), "{}", p.summary());
+}
+
+#[test]
+fn syntax_errors_carry_line_and_column() {
+    let key = "LTAI5tAb0000000000123456";
+    let cases = [
+        (
+            format!("{{\"leaked_keys\": [\"{key}\",\n  \"{key}\",]}}"),
+            "trailing comma (line 2, column 30)",
+        ),
+        (
+            format!("{{\"leaked_keys\": [\"{key}\", \"LTAI5t"),
+            "EOF while parsing a string (line 1, column 52)",
+        ),
+        (
+            format!("{{\"leaked_keys\": [\"{key}\""),
+            "EOF while parsing a list (line 1, column 43)",
+        ),
+        (
+            format!("{{\"leaked_keys\": [\"{key}\" \"{key}\"]}}"),
+            "expected `,` or `]` (line 1, column 45)",
+        ),
+        (
+            "{\"leaked_keys\": [\"LTAI\\q\"]}".to_string(),
+            "invalid escape (line 1, column 24)",
+        ),
+        (
+            "{\"leaked_keys_packed\": [\n\"AAAAAAAAAAA=\",\n]}".to_string(),
+            "trailing comma (line 3, column 1)",
+        ),
+        (
+            "{\"mode\": \"shadow\",}".to_string(),
+            "trailing comma (line 1, column 19)",
+        ),
+        (
+            "{\"mode\": \"shad".to_string(),
+            "EOF while parsing a string (line 1, column 14)",
+        ),
+        (
+            "{\"_rules_\": [{\"_match_route_\": [\"a\"],}]}".to_string(),
+            "trailing comma (line 1, column 38)",
+        ),
+    ];
+    for (text, problem) in cases {
+        let err = load(text.as_bytes()).expect_err(&text);
+        assert_eq!(err.path, "configuration", "{text}: {err}");
+        assert_eq!(err.problem, format!("not valid JSON: {problem}"), "{text}");
+        // The same, read in pieces as the filter reads it.
+        let err = load_from(text.as_bytes(), 0).expect_err(&text);
+        assert_eq!(err.problem, format!("not valid JSON: {problem}"), "{text}");
+    }
+}
