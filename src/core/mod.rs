@@ -8,6 +8,8 @@ pub mod check;
 pub mod config;
 pub mod decision;
 pub mod endpoints;
+pub mod feed;
+pub mod feed_slot;
 pub mod fingerprints;
 pub mod host_shapes;
 pub mod keyset;

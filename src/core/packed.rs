@@ -141,6 +141,34 @@ fn sextet(c: u8) -> Option<u32> {
     Some(u32::from(v))
 }
 
+/// Decodes standard padded base64 (no whitespace) into bytes; none when it is not that.
+pub fn decode_bytes(text: &str) -> Option<Vec<u8>> {
+    let text = text.as_bytes();
+    if text.len() % 4 != 0 {
+        return None;
+    }
+    let padding = text.iter().rev().take_while(|c| **c == b'=').count();
+    if padding > 2 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(text.len() / 4 * 3);
+    for group in text.chunks(4) {
+        let mut n = 0u32;
+        let mut held = 0;
+        for c in group {
+            if *c == b'=' {
+                n <<= 6;
+                continue;
+            }
+            n = n << 6 | sextet(*c)?;
+            held += 1;
+        }
+        let bytes = n.to_be_bytes();
+        out.extend_from_slice(&bytes[1..held]);
+    }
+    (base64(&out).as_bytes() == text).then_some(out)
+}
+
 /// Decodes a block, handing each entry to `out` in order; returns the number of entries.
 /// Rejects anything but canonical base64 of whole, strictly ascending 8-byte entries.
 pub fn decode(text: &str, out: &mut dyn FnMut(PackedEntry)) -> Result<usize, String> {

@@ -5,9 +5,11 @@
 use super::super::catalog::Catalog;
 use super::super::decision::UnknownHosts;
 use super::super::endpoints::Endpoints;
+use super::super::feed_slot::FeedSlot;
 use super::super::keyset::{KeySet, KeySetBuilder};
 use super::super::list_file;
 use super::error::{expected, serde_problem, ConfigError};
+use super::key_feed::{self, KEY_FEED_FIELD};
 use super::key_stream::{KeysSeed, PackedSeed};
 use super::lists::{apply_extra_operations, parse_endpoints, product_of};
 use super::policy::{Loaded, Mode, Policy, DEFAULT_MAX_BODY_BYTES, MAX_MAX_BODY_BYTES};
@@ -32,6 +34,7 @@ pub const FIELDS: &[&str] = &[
     "product",
     "leaked_keys_packed",
     LIST_FIELD,
+    KEY_FEED_FIELD,
 ];
 
 /// The field that replaces the embedded high-risk list (top level only: every rule uses it).
@@ -70,6 +73,13 @@ impl<'de> Visitor<'de> for TopLevel<'_> {
                     "given at the top level only (every rule uses the top level's list)",
                 )));
                 return Err(de::Error::custom("list in a rule"));
+            }
+            if !self.allow_rules && name == KEY_FEED_FIELD {
+                self.error.replace(Some(ConfigError::new(
+                    name,
+                    "given at the top level only (the feed's keys count in every rule)",
+                )));
+                return Err(de::Error::custom("feed in a rule"));
             }
             if !rules_here && !FIELDS.contains(&name.as_str()) {
                 self.error.replace(Some(ConfigError::new(
@@ -249,6 +259,7 @@ fn load_with(
     let mut rules = Vec::new();
     let mut rule_warnings = Vec::new();
     let mut product = None;
+    let mut feed_source = None;
     for (name, value) in &fields {
         match name.as_str() {
             "mode" => {
@@ -288,6 +299,7 @@ fn load_with(
                     .ok_or_else(|| expected("hold_headers", "a boolean", value))?
             }
             "product" => product = Some(product_of(&catalog, "product", value)?),
+            KEY_FEED_FIELD => feed_source = Some(key_feed::parse(value)?),
             "extra_operations" => {
                 extra_operations = apply_extra_operations(Rc::make_mut(&mut catalog), value)?
             }
@@ -322,10 +334,14 @@ fn load_with(
     let keys: KeySet = builder.build();
     if !saw_keys && !warnings.is_empty() {
         // The empty configuration already warned.
-    } else if keys.is_empty() {
+    } else if keys.is_empty() && feed_source.is_none() {
         warnings.push("leaked_keys is empty or absent: nothing is protected".into());
     }
     warnings.extend(rule_warnings);
+    let feed = FeedSlot::default();
+    for rule in &mut rules {
+        rule.policy.feed.share(&feed);
+    }
     Ok(Loaded {
         policy: Policy {
             catalog,
@@ -340,6 +356,8 @@ fn load_with(
             extra_operations,
             rules,
             product,
+            key_feed: feed_source,
+            feed,
         },
         warnings,
     })

@@ -4,8 +4,10 @@
 use super::super::catalog::{Catalog, ProductIndex};
 use super::super::decision::UnknownHosts;
 use super::super::endpoints::Endpoints;
+use super::super::feed_slot::FeedSlot;
 use super::super::keyset::KeySet;
 use super::super::rules::{Matcher, Target};
+use super::key_feed::KeyFeed;
 use std::rc::Rc;
 
 /// Default `max_body_bytes`: 1 MiB, Envoy's default per-connection buffer limit.
@@ -55,6 +57,11 @@ pub struct Policy {
     /// The product of every request, whatever its host names (`product`): for a route that
     /// rewrites the host or sends every host to one product's endpoint.
     pub product: Option<ProductIndex>,
+    /// Where the signed leaked-key feed comes from (`key_feed`, top level only).
+    pub key_feed: Option<KeyFeed>,
+    /// The feed's keys in force, which count beside `keys`: one slot for the top level and
+    /// every rule.
+    pub feed: FeedSlot,
 }
 
 /// One `_rules_` entry: what it matches and its own policy.
@@ -99,8 +106,15 @@ impl Policy {
         } else {
             format!(" high_risk_list=embedded published={}", list.published)
         };
+        let feed = match &self.key_feed {
+            Some(f) => format!(
+                " key_feed={}{} poll_seconds={}",
+                f.cluster, f.path, f.poll_seconds
+            ),
+            None => String::new(),
+        };
         format!(
-            "leaked_keys={} (distinct {}) mode={} deny_all_calls={} extra_operations={} endpoints={} max_body_bytes={}{pinned}{unknown_hosts}{list}",
+            "leaked_keys={} (distinct {}) mode={} deny_all_calls={} extra_operations={} endpoints={} max_body_bytes={}{pinned}{unknown_hosts}{list}{feed}",
             self.keys_given,
             self.keys.len(),
             self.mode.label(),
