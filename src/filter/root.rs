@@ -2,6 +2,7 @@
 //! per-request contexts, which share the accepted policy.
 
 use super::config_reader::PluginConfigReader;
+use super::feed::FeedFetcher;
 use super::http::AkguardHttp;
 use super::metrics::{Counter, Metrics};
 use crate::core::config;
@@ -17,6 +18,8 @@ pub struct AkguardRoot {
     policy: Rc<Policy>,
     metrics: Metrics,
     seed: u64,
+    /// Fetches the signed key feed, when `key_feed` is configured.
+    feed: Option<FeedFetcher>,
 }
 
 impl AkguardRoot {
@@ -25,6 +28,7 @@ impl AkguardRoot {
             policy: Rc::new(empty_policy()),
             metrics: Metrics::define(),
             seed: 0,
+            feed: None,
         }
     }
 }
@@ -43,8 +47,23 @@ fn empty_policy() -> Policy {
 
 /// How often the checked-request count is handed to Envoy.
 const FLUSH_PERIOD: Duration = Duration::from_secs(1);
+/// The tick with a key feed: a due fetch waits at most this long.
+const FEED_TICK: Duration = Duration::from_millis(200);
 
 impl Context for AkguardRoot {
+    fn on_http_call_response(
+        &mut self,
+        token_id: u32,
+        num_headers: usize,
+        body_size: usize,
+        _num_trailers: usize,
+    ) {
+        if let Some(feed) = &mut self.feed {
+            feed.response(token_id, num_headers, body_size);
+            self.metrics.record_vm_memory();
+        }
+    }
+
     fn on_done(&mut self) -> bool {
         self.metrics.flush();
         true
@@ -72,7 +91,19 @@ impl RootContext for AkguardRoot {
                     p.catalog.digest,
                 );
                 self.metrics.record_vm_memory();
-                self.set_tick_period(FLUSH_PERIOD);
+                self.feed = match (&p.key_feed, self.feed.take()) {
+                    (Some(source), Some(old)) => {
+                        Some(old.reconfigured(source.clone(), p.feed.clone()))
+                    }
+                    (Some(source), None) => Some(FeedFetcher::new(source.clone(), p.feed.clone())),
+                    (None, _) => None,
+                };
+                let tick = if self.feed.is_some() {
+                    FEED_TICK
+                } else {
+                    FLUSH_PERIOD
+                };
+                self.set_tick_period(tick);
                 self.policy = Rc::new(loaded.policy);
                 self.seed = self
                     .get_current_time()
@@ -92,6 +123,9 @@ impl RootContext for AkguardRoot {
     fn on_tick(&mut self) {
         self.metrics.flush();
         self.metrics.record_vm_memory();
+        if let Some(feed) = &mut self.feed {
+            feed.tick();
+        }
     }
 
     fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {

@@ -1,0 +1,213 @@
+//! The key feed's fetcher: from the root context's tick, asks the `key_feed` source for its
+//! document (conditionally, with the `ETag` of the set in force), hands what comes back to
+//! the core to verify, and places a newer set in the policy's feed slot. Anything else
+//! leaves the set in force as it is ("fail static"), counted and logged with how stale it is.
+
+use super::feed_metrics::{Failure, FeedMetrics};
+use crate::core::config::key_feed::KeyFeed;
+use crate::core::feed::{self, FeedHeader, FeedProblem};
+use crate::core::feed_slot::FeedSlot;
+use crate::core::keyset::KeySet;
+use log::{info, warn};
+use proxy_wasm::hostcalls;
+use proxy_wasm::types::{BufferType, MapType};
+use std::rc::Rc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The set in force and where it came from.
+#[derive(Debug)]
+struct InForce {
+    header: FeedHeader,
+    keys: Rc<KeySet>,
+    etag: Option<String>,
+}
+
+/// One VM's fetcher.
+#[derive(Debug)]
+pub struct FeedFetcher {
+    source: KeyFeed,
+    slot: FeedSlot,
+    metrics: FeedMetrics,
+    in_force: Option<InForce>,
+    /// When the source last answered with the set in force or a newer one; until then, when
+    /// the fetcher started.
+    last_success: SystemTime,
+    next_poll: SystemTime,
+    /// The call in flight and when it was sent.
+    pending: Option<(u32, SystemTime)>,
+}
+
+fn unix_seconds(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+fn now() -> SystemTime {
+    hostcalls::get_current_time().unwrap_or(UNIX_EPOCH)
+}
+
+impl FeedFetcher {
+    pub fn new(source: KeyFeed, slot: FeedSlot) -> Self {
+        let now = now();
+        FeedFetcher {
+            source,
+            slot,
+            metrics: FeedMetrics::define(),
+            in_force: None,
+            last_success: now,
+            next_poll: now,
+            pending: None,
+        }
+    }
+
+    /// The fetcher for a newly accepted configuration: the set in force carries over (into
+    /// the new policy's slot) when the public key is the same.
+    pub fn reconfigured(self, source: KeyFeed, slot: FeedSlot) -> Self {
+        let mut next = FeedFetcher::new(source, slot);
+        if next.source.public_key == self.source.public_key {
+            if let Some(in_force) = self.in_force {
+                next.slot.replace(Rc::clone(&in_force.keys));
+                next.in_force = Some(in_force);
+                next.last_success = self.last_success;
+            }
+        }
+        next
+    }
+
+    /// The tick: sends a call when one is due and none is in flight, and records staleness.
+    pub fn tick(&mut self) {
+        let now = now();
+        let stale = now.duration_since(self.last_success).unwrap_or_default();
+        self.metrics
+            .staleness(stale.as_secs(), unix_seconds(self.last_success));
+        if self.pending.is_some() || now < self.next_poll {
+            return;
+        }
+        self.next_poll = now + Duration::from_secs(self.source.poll_seconds);
+        let mut headers = vec![
+            (":method", "GET"),
+            (":path", self.source.path.as_str()),
+            (":authority", self.source.authority.as_str()),
+            ("accept", "text/plain"),
+        ];
+        if let Some(etag) = self.in_force.as_ref().and_then(|f| f.etag.as_deref()) {
+            headers.push(("if-none-match", etag));
+        }
+        let timeout = Duration::from_millis(self.source.timeout_ms);
+        match hostcalls::dispatch_http_call(&self.source.cluster, headers, None, vec![], timeout) {
+            Ok(token) => self.pending = Some((token, now)),
+            Err(status) => self.fail(
+                Failure::Unreachable,
+                &format!(
+                    "the call to cluster {:?} could not be made ({status:?})",
+                    self.source.cluster
+                ),
+            ),
+        }
+    }
+
+    /// The answer to call `token`.
+    pub fn response(&mut self, token: u32, num_headers: usize, body_size: usize) {
+        let Some((pending, sent)) = self.pending else {
+            return;
+        };
+        if pending != token {
+            return;
+        }
+        self.pending = None;
+        let now = now();
+        let waited = now.duration_since(sent).unwrap_or_default();
+        let headers = if num_headers == 0 {
+            Vec::new()
+        } else {
+            hostcalls::get_map(MapType::HttpCallResponseHeaders).unwrap_or_default()
+        };
+        let header = |name: &str| {
+            headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str())
+        };
+        match header(":status") {
+            None => {
+                // Envoy answers a failed call (reset, refused, timed out) with no headers.
+                let timeout = Duration::from_millis(self.source.timeout_ms);
+                if waited + Duration::from_millis(50) >= timeout {
+                    self.fail(
+                        Failure::Timeout,
+                        &format!("no answer within {} ms", self.source.timeout_ms),
+                    )
+                } else {
+                    self.fail(Failure::Unreachable, "the source did not answer")
+                }
+            }
+            Some("304") => {
+                self.last_success = now;
+                self.metrics.unchanged();
+            }
+            Some("200") if body_size as u64 > self.source.max_bytes => self.fail(
+                Failure::TooLarge,
+                &format!(
+                    "a body of {body_size} bytes, past max_bytes {}",
+                    self.source.max_bytes
+                ),
+            ),
+            Some("200") => {
+                let etag = header("etag").map(str::to_string);
+                let body = hostcalls::get_buffer(BufferType::HttpCallResponseBody, 0, body_size)
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default();
+                self.apply(&body, etag, now);
+            }
+            Some(status) => self.fail(Failure::Status, &format!("status {status}")),
+        }
+    }
+
+    fn apply(&mut self, document: &[u8], etag: Option<String>, now: SystemTime) {
+        let in_force = self.in_force.as_ref().map(|f| f.header.version);
+        match feed::read(document, &self.source.public_key, in_force) {
+            Ok(fed) => {
+                let keys = Rc::new(fed.keys);
+                self.slot.replace(Rc::clone(&keys));
+                let header = fed.header;
+                self.metrics
+                    .applied(header.version, header.published, fed.entries);
+                let age = unix_seconds(now).saturating_sub(header.published);
+                info!(
+                    "akguard key feed: version {} applied ({} keys, published {age} s ago)",
+                    header.version, fed.entries
+                );
+                self.in_force = Some(InForce { header, keys, etag });
+                self.last_success = now;
+            }
+            // The set in force served again (by a source that ignores `If-None-Match`).
+            Err(FeedProblem::Replay { version, in_force }) if version == in_force => {
+                self.last_success = now;
+                self.metrics.unchanged();
+            }
+            Err(problem) => self.fail(Failure::of_reason(problem.reason()), &problem.to_string()),
+        }
+    }
+
+    fn fail(&mut self, failure: Failure, why: &str) {
+        self.metrics.failed(failure);
+        let stale = now()
+            .duration_since(self.last_success)
+            .unwrap_or_default()
+            .as_secs();
+        let kept = match &self.in_force {
+            Some(f) => format!(
+                "version {} ({} keys) stays in force",
+                f.header.version,
+                f.keys.len()
+            ),
+            None => "no feed set is in force yet".into(),
+        };
+        warn!(
+            "akguard key feed: fetch failed ({}): {why}; {kept}; last good answer {stale} s ago",
+            failure.reason()
+        );
+    }
+}
