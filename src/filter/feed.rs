@@ -129,19 +129,16 @@ impl FeedFetcher {
                 .find(|(n, _)| n.eq_ignore_ascii_case(name))
                 .map(|(_, v)| v.as_str())
         };
+        let timeout = Duration::from_millis(self.source.timeout_ms);
+        let timed_out = waited + Duration::from_millis(50) >= timeout;
         match header(":status") {
-            None => {
-                // Envoy answers a failed call (reset, refused, timed out) with no headers.
-                let timeout = Duration::from_millis(self.source.timeout_ms);
-                if waited + Duration::from_millis(50) >= timeout {
-                    self.fail(
-                        Failure::Timeout,
-                        &format!("no answer within {} ms", self.source.timeout_ms),
-                    )
-                } else {
-                    self.fail(Failure::Unreachable, "the source did not answer")
-                }
-            }
+            // Envoy answers a call past its timeout with its own 504, and a failed one (reset,
+            // refused) with no headers.
+            None | Some("504") if timed_out => self.fail(
+                Failure::Timeout,
+                &format!("no answer within {} ms", self.source.timeout_ms),
+            ),
+            None => self.fail(Failure::Unreachable, "the source did not answer"),
             Some("304") => {
                 self.last_success = now;
                 self.metrics.unchanged();
