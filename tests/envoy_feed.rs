@@ -2,7 +2,7 @@
 //! test runs: a new set is applied on every worker without a restart and counts beside the
 //! configuration's keys; unchanged sets cost a 304; a bad signature, an older replayed set, a
 //! truncated body, a 500, a timeout and a body past `max_bytes` each leave the set in force,
-//! counted by reason and logged with how stale it is.
+//! counted by reason and logged with how stale it is. One VM of the gateway asks the source.
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
@@ -125,8 +125,8 @@ fn stat(envoy: &Envoy, name: &str) -> u64 {
     envoy.stat(&format!("{STAT}{name}"))
 }
 
-/// Serves `answer` until the counter `failed_<reason>` grows on both workers' fetchers (by
-/// two), then checks what stays in force and the log line.
+/// Serves `answer` until the counter `failed_<reason>` has grown by two (two polls), then
+/// checks what stays in force and the log line.
 fn fails_static(envoy: &Envoy, source: &FeedSource, answer: Answer, reason: &str, says: &str) {
     let name = format!("{STAT}feed_failed_{reason}");
     let before = envoy.stat(&name);
@@ -173,6 +173,21 @@ fn the_feed_keeps_every_worker_current_and_fails_static() {
         "akguard configuration accepted",
         "key_feed=feed/akguard/feed poll_seconds=1",
     ]);
+
+    // One VM of the three (two workers, the main thread) asks the source; the others take
+    // the set from shared data.
+    envoy.wait_log_line(&["version 1 applied (1 keys", "fetched)"]);
+    envoy.wait_log_line(&[
+        "version 1 applied (1 keys",
+        "shared by the VM that fetched it)",
+    ]);
+    let asked = source.seen().len();
+    thread::sleep(Duration::from_secs(4));
+    let asked = source.seen().len() - asked;
+    assert!(
+        (3..=5).contains(&asked),
+        "{asked} fetches in 4 s at poll_seconds 1"
+    );
 
     // Unchanged: conditional requests answered 304.
     let unchanged = wait_stat_past(&envoy, &format!("{STAT}feed_unchanged"), 1);

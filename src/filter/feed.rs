@@ -2,8 +2,11 @@
 //! document (conditionally, with the `ETag` of the set in force), hands what comes back to
 //! the core to verify, and places a newer set in the policy's feed slot. Anything else
 //! leaves the set in force as it is ("fail static"), counted and logged with how stale it is.
+//! Only the VM holding the gateway's lease asks the source; the others take each verified
+//! document from shared data ([`super::feed_share`]).
 
 use super::feed_metrics::{Failure, FeedMetrics};
+use super::feed_share::{self, SharedState};
 use crate::core::config::key_feed::KeyFeed;
 use crate::core::feed::{self, FeedHeader, FeedProblem};
 use crate::core::feed_slot::FeedSlot;
@@ -35,6 +38,10 @@ pub struct FeedFetcher {
     next_poll: SystemTime,
     /// The call in flight and when it was sent.
     pending: Option<(u32, SystemTime)>,
+    /// This VM's number among the gateway's, for the lease.
+    member: u64,
+    /// A shared version this VM could not apply, not tried again.
+    passed_over: u64,
 }
 
 fn unix_seconds(time: SystemTime) -> u64 {
@@ -45,6 +52,12 @@ fn unix_seconds(time: SystemTime) -> u64 {
 
 fn now() -> SystemTime {
     hostcalls::get_current_time().unwrap_or(UNIX_EPOCH)
+}
+
+fn unix_ms(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default()
 }
 
 impl FeedFetcher {
@@ -58,6 +71,8 @@ impl FeedFetcher {
             last_success: now,
             next_poll: now,
             pending: None,
+            member: feed_share::member_number(),
+            passed_over: 0,
         }
     }
 
@@ -65,6 +80,7 @@ impl FeedFetcher {
     /// the new policy's slot) when the public key is the same.
     pub fn reconfigured(self, source: KeyFeed, slot: FeedSlot) -> Self {
         let mut next = FeedFetcher::new(source, slot);
+        next.member = self.member;
         if next.source.public_key == self.source.public_key {
             if let Some(in_force) = self.in_force {
                 next.slot.replace(Rc::clone(&in_force.keys));
@@ -75,9 +91,11 @@ impl FeedFetcher {
         next
     }
 
-    /// The tick: sends a call when one is due and none is in flight, and records staleness.
+    /// The tick: takes a newer document from shared data, sends a call when one is due, none
+    /// is in flight and this VM holds the lease, and records staleness.
     pub fn tick(&mut self) {
         let now = now();
+        self.follow();
         let stale = now.duration_since(self.last_success).unwrap_or_default();
         self.metrics
             .staleness(stale.as_secs(), unix_seconds(self.last_success));
@@ -85,6 +103,11 @@ impl FeedFetcher {
             return;
         }
         self.next_poll = now + Duration::from_secs(self.source.poll_seconds);
+        let now_ms = unix_ms(now);
+        let hold_ms = 2000 * self.source.poll_seconds + self.source.timeout_ms;
+        if !feed_share::take_lease(self.member, now_ms, now_ms + hold_ms) {
+            return;
+        }
         let mut headers = vec![
             (":method", "GET"),
             (":path", self.source.path.as_str()),
@@ -139,10 +162,7 @@ impl FeedFetcher {
                 &format!("no answer within {} ms", self.source.timeout_ms),
             ),
             None => self.fail(Failure::Unreachable, "the source did not answer"),
-            Some("304") => {
-                self.last_success = now;
-                self.metrics.unchanged();
-            }
+            Some("304") => self.confirmed(now),
             Some("200") if body_size as u64 > self.source.max_bytes => self.fail(
                 Failure::TooLarge,
                 &format!(
@@ -162,27 +182,83 @@ impl FeedFetcher {
         }
     }
 
+    /// The source confirmed the set in force.
+    fn confirmed(&mut self, now: SystemTime) {
+        self.last_success = now;
+        self.metrics.unchanged();
+        if let Some(f) = &self.in_force {
+            feed_share::confirm(&SharedState {
+                version: f.header.version,
+                checked_ms: unix_ms(now),
+                etag: f.etag.clone(),
+            });
+        }
+    }
+
+    /// Applies a newer document another VM placed in shared data.
+    fn follow(&mut self) {
+        let Some(shared) = feed_share::state() else {
+            return;
+        };
+        let checked = UNIX_EPOCH + Duration::from_millis(shared.checked_ms);
+        let in_force = self.in_force.as_ref().map(|f| f.header.version);
+        if in_force.is_some_and(|v| v >= shared.version) || shared.version == self.passed_over {
+            if in_force == Some(shared.version) {
+                self.last_success = self.last_success.max(checked);
+            }
+            return;
+        }
+        let Some(document) = feed_share::document() else {
+            return;
+        };
+        match feed::read(&document, &self.source.public_key, in_force) {
+            Ok(fed) => {
+                self.place(fed, shared.etag, "shared by the VM that fetched it");
+                self.last_success = self.last_success.max(checked);
+            }
+            // The document is older than the state (a newer one is being placed): next tick.
+            Err(FeedProblem::Replay { .. }) => {}
+            Err(problem) => {
+                self.passed_over = shared.version;
+                warn!(
+                    "akguard key feed: the shared version {} is not applied: {problem}",
+                    shared.version
+                );
+            }
+        }
+    }
+
+    /// Puts a verified set in force.
+    fn place(&mut self, fed: feed::Feed, etag: Option<String>, how: &str) {
+        let keys = Rc::new(fed.keys);
+        self.slot.replace(Rc::clone(&keys));
+        let header = fed.header;
+        self.metrics
+            .applied(header.version, header.published, fed.entries);
+        let age = unix_seconds(now()).saturating_sub(header.published);
+        info!(
+            "akguard key feed: version {} applied ({} keys, published {age} s ago, {how})",
+            header.version, fed.entries
+        );
+        self.in_force = Some(InForce { header, keys, etag });
+    }
+
     fn apply(&mut self, document: &[u8], etag: Option<String>, now: SystemTime) {
         let in_force = self.in_force.as_ref().map(|f| f.header.version);
         match feed::read(document, &self.source.public_key, in_force) {
             Ok(fed) => {
-                let keys = Rc::new(fed.keys);
-                self.slot.replace(Rc::clone(&keys));
-                let header = fed.header;
-                self.metrics
-                    .applied(header.version, header.published, fed.entries);
-                let age = unix_seconds(now).saturating_sub(header.published);
-                info!(
-                    "akguard key feed: version {} applied ({} keys, published {age} s ago)",
-                    header.version, fed.entries
-                );
-                self.in_force = Some(InForce { header, keys, etag });
+                let state = SharedState {
+                    version: fed.header.version,
+                    checked_ms: unix_ms(now),
+                    etag: etag.clone(),
+                };
+                self.place(fed, etag, "fetched");
                 self.last_success = now;
+                feed_share::publish(document, &state);
             }
             // The set in force served again (by a source that ignores `If-None-Match`).
             Err(FeedProblem::Replay { version, in_force }) if version == in_force => {
-                self.last_success = now;
-                self.metrics.unchanged();
+                self.confirmed(now)
             }
             Err(problem) => self.fail(Failure::of_reason(problem.reason()), &problem.to_string()),
         }

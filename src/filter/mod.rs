@@ -5,6 +5,7 @@
 mod config_reader;
 mod feed;
 mod feed_metrics;
+mod feed_share;
 mod http;
 mod metrics;
 mod request_headers;
