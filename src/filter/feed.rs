@@ -96,9 +96,7 @@ impl FeedFetcher {
     pub fn tick(&mut self) {
         let now = now();
         self.follow();
-        let stale = now.duration_since(self.last_success).unwrap_or_default();
-        self.metrics
-            .staleness(stale.as_secs(), unix_seconds(self.last_success));
+        self.record_staleness(now);
         if self.pending.is_some() || now < self.next_poll {
             return;
         }
@@ -182,9 +180,16 @@ impl FeedFetcher {
         }
     }
 
+    fn record_staleness(&self, now: SystemTime) {
+        let stale = now.duration_since(self.last_success).unwrap_or_default();
+        self.metrics
+            .staleness(stale.as_secs(), unix_seconds(self.last_success));
+    }
+
     /// The source confirmed the set in force.
     fn confirmed(&mut self, now: SystemTime) {
         self.last_success = now;
+        self.record_staleness(now);
         self.metrics.unchanged();
         if let Some(f) = &self.in_force {
             feed_share::confirm(&SharedState {
@@ -254,6 +259,7 @@ impl FeedFetcher {
                 };
                 self.place(fed, etag, "fetched");
                 self.last_success = now;
+                self.record_staleness(now);
                 feed_share::publish(document, &state);
             }
             // The set in force served again (by a source that ignores `If-None-Match`).
