@@ -283,6 +283,8 @@ fn a_second_root_takes_the_set_from_shared_data_without_asking() {
     );
     let second = vm.start_plugin(configuration());
     assert!(second.configured);
+    // From its first request on, before any tick.
+    assert!(denied(&mut vm, second.root_id, KEY_A));
     // The second root context follows: the lease is held, so only the first one asks.
     for _ in 0..3 {
         let calls = advance(&mut vm, 1000);

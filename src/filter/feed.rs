@@ -200,8 +200,9 @@ impl FeedFetcher {
         }
     }
 
-    /// Applies a newer document another VM placed in shared data.
-    fn follow(&mut self) {
+    /// Applies a newer document another VM placed in shared data (also right when a
+    /// configuration is accepted, so its first requests already count the feed's keys).
+    pub fn follow(&mut self) {
         let Some(shared) = feed_share::state() else {
             return;
         };

@@ -98,6 +98,9 @@ impl RootContext for AkguardRoot {
                     (Some(source), None) => Some(FeedFetcher::new(source.clone(), p.feed.clone())),
                     (None, _) => None,
                 };
+                if let Some(feed) = &mut self.feed {
+                    feed.follow();
+                }
                 let tick = if self.feed.is_some() {
                     FEED_TICK
                 } else {
