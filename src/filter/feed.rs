@@ -91,6 +91,11 @@ impl FeedFetcher {
         next
     }
 
+    /// Gives up the lease, if held: the root context is going away.
+    pub fn stop(&self) {
+        feed_share::release(self.member);
+    }
+
     /// The tick: takes a newer document from shared data, sends a call when one is due, none
     /// is in flight and this VM holds the lease, and records staleness.
     pub fn tick(&mut self) {

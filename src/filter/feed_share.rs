@@ -78,6 +78,19 @@ pub fn take_lease(me: u64, now_ms: u64, until_ms: u64) -> bool {
     read(LEASE).0.as_deref() == Some(lease.as_bytes())
 }
 
+/// Gives the lease up when `me` holds it (a root context going away), so that another VM
+/// asks the source at its next poll instead of when the lease runs out.
+pub fn release(me: u64) {
+    let (value, cas) = read(LEASE);
+    let holder = text(&value)
+        .split(' ')
+        .next()
+        .and_then(|w| w.parse::<u64>().ok());
+    if holder == Some(me) {
+        let _ = hostcalls::set_shared_data(LEASE, Some(b"-"), cas);
+    }
+}
+
 /// Places a verified document, then its state, for the other VMs.
 pub fn publish(document: &[u8], state: &SharedState) {
     if hostcalls::set_shared_data(DOCUMENT, Some(document), None).is_ok() {

@@ -66,6 +66,9 @@ impl Context for AkguardRoot {
 
     fn on_done(&mut self) -> bool {
         self.metrics.flush();
+        if let Some(feed) = &self.feed {
+            feed.stop();
+        }
         true
     }
 }
