@@ -10,10 +10,14 @@ mod envoy;
 
 use akguard::core::feed::{self, FeedHeader};
 use akguard::core::packed::{encode_blocks, entry_of_key};
-use envoy::bootstrap::{bootstrap, direct_listener, loopback_cluster};
+use envoy::bootstrap::{
+    bootstrap, direct_listener, direct_route, ecds_filter, ecds_resource, listener,
+    loopback_cluster, virtual_host,
+};
 use envoy::client::{send_h1, Request};
 use envoy::feed_source::{Answer, FeedSource};
-use envoy::{Envoy, Options};
+use envoy::{replace_atomically, Envoy, Options};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -40,8 +44,12 @@ fn served(version: u64, keys: &[&str]) -> Answer {
 }
 
 fn configuration() -> String {
+    configuration_with(CONFIG_KEY)
+}
+
+fn configuration_with(config_key: &str) -> String {
     format!(
-        r#"{{"leaked_keys": ["{CONFIG_KEY}"], "key_feed": {{"cluster": "feed", "path": "/akguard/feed",
+        r#"{{"leaked_keys": ["{config_key}"], "key_feed": {{"cluster": "feed", "path": "/akguard/feed",
             "authority": "feed.internal", "poll_seconds": 1, "timeout_ms": 500, "max_bytes": {MAX_BYTES},
             "public_key": "{}"}}}}"#,
         feed::key_text(&feed::public_key_of(&SEED))
@@ -286,4 +294,71 @@ fn the_feed_keeps_every_worker_current_and_fails_static() {
     assert_in_force(port, &[KEY_C, CONFIG_KEY], &[KEY_A, KEY_B]);
     assert_eq!(stat(&envoy, "feed_version"), 5);
     assert!(stat(&envoy, "feed_last_success") > 1_700_000_000);
+}
+
+#[test]
+fn a_configuration_push_keeps_the_feeds_set_in_force_throughout() {
+    let source = FeedSource::start(served(1, &[KEY_A]));
+    let dir = Envoy::prepare_dir("feed-ecds");
+    let file = dir.join("akguard.json");
+    let write = |config: &str| {
+        let resource = ecds_resource("akguard", config, false);
+        replace_atomically(&file, &serde_json::to_vec_pretty(&resource).unwrap());
+    };
+    write(&configuration());
+    let config = bootstrap(
+        vec![listener(
+            "feed",
+            vec![virtual_host("all", &["*"], vec![direct_route("upstream")])],
+            vec![ecds_filter("akguard", &file)],
+        )],
+        vec![loopback_cluster("feed", source.port)],
+    );
+    let envoy = Envoy::start_in(
+        dir,
+        &config,
+        &Options {
+            concurrency: 2,
+            tag: "feed-ecds".into(),
+        },
+    );
+    let port = envoy.port("feed");
+    wait_answer(port, KEY_A, 403);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let stream = {
+        let stop = Arc::clone(&stop);
+        thread::spawn(move || {
+            let (mut sent, mut through) = (0u64, 0u64);
+            while !stop.load(Ordering::SeqCst) {
+                sent += 1;
+                if high_risk(port, KEY_A) != 403 {
+                    through += 1;
+                }
+            }
+            (sent, through)
+        })
+    };
+    thread::sleep(Duration::from_millis(300));
+    let pushed = "LTAI5tFeedConfigKey00002";
+    write(&configuration_with(pushed));
+    wait_answer(port, pushed, 403);
+    thread::sleep(Duration::from_millis(500));
+    stop.store(true, Ordering::SeqCst);
+    let (sent, through) = stream.join().unwrap();
+    assert!(sent > 50, "the stream sent only {sent}");
+    assert_eq!(
+        through, 0,
+        "{through} of {sent} calls with the feed's key passed"
+    );
+    assert_eq!(
+        high_risk(port, CONFIG_KEY),
+        200,
+        "the old configuration's key"
+    );
+    // The new configuration's VMs keep asking the source once per poll between them.
+    let asked = source.seen().len();
+    thread::sleep(Duration::from_secs(4));
+    let asked = source.seen().len() - asked;
+    assert!((3..=5).contains(&asked), "{asked} fetches in 4 s");
 }
