@@ -76,21 +76,6 @@ impl FeedFetcher {
         }
     }
 
-    /// The fetcher for a newly accepted configuration: the set in force carries over (into
-    /// the new policy's slot) when the public key is the same.
-    pub fn reconfigured(self, source: KeyFeed, slot: FeedSlot) -> Self {
-        let mut next = FeedFetcher::new(source, slot);
-        next.member = self.member;
-        if next.source.public_key == self.source.public_key {
-            if let Some(in_force) = self.in_force {
-                next.slot.replace(Rc::clone(&in_force.keys));
-                next.in_force = Some(in_force);
-                next.last_success = self.last_success;
-            }
-        }
-        next
-    }
-
     /// Gives up the lease, if held: the root context is going away.
     pub fn stop(&self) {
         feed_share::release(self.member);

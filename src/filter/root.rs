@@ -94,16 +94,16 @@ impl RootContext for AkguardRoot {
                     p.catalog.digest,
                 );
                 self.metrics.record_vm_memory();
-                self.feed = match (&p.key_feed, self.feed.take()) {
-                    (Some(source), Some(old)) => {
-                        Some(old.reconfigured(source.clone(), p.feed.clone()))
-                    }
-                    (Some(source), None) => Some(FeedFetcher::new(source.clone(), p.feed.clone())),
-                    (None, _) => None,
-                };
-                if let Some(feed) = &mut self.feed {
-                    feed.follow();
+                // The set in force comes back from shared data, verified with the new
+                // configuration's public key.
+                if let Some(old) = self.feed.take() {
+                    old.stop();
                 }
+                self.feed = p.key_feed.as_ref().map(|source| {
+                    let mut feed = FeedFetcher::new(source.clone(), p.feed.clone());
+                    feed.follow();
+                    feed
+                });
                 let tick = if self.feed.is_some() {
                     FEED_TICK
                 } else {
