@@ -159,7 +159,7 @@ fn the_feed_applies_newer_signed_sets_and_fails_static() {
         "{info:?}"
     );
 
-    // No second call while one is in flight, nor before the poll period.
+    // No second call before the poll period.
     assert!(advance(&mut vm, 300).is_empty());
 
     // Unchanged: If-None-Match, 304.
@@ -260,6 +260,26 @@ fn the_feed_applies_newer_signed_sets_and_fails_static() {
         "does not start with `akguard-feed`",
     );
     assert!(vm.gauge("akguard.feed_stale_seconds").unwrap() >= 9);
+
+    // No second call while one is in flight; a call never answered is given up on after
+    // its timeout and 5 s more.
+    let unanswered = poll(&mut vm);
+    assert!(advance(&mut vm, 1000).is_empty());
+    assert!(advance(&mut vm, TIMEOUT_MS + 4000).is_empty());
+    let next = advance(&mut vm, 1000);
+    assert_eq!(next.len(), 1, "{next:?}");
+    assert_ne!(next[0].token, unanswered.token);
+    assert!(last_warning(&vm).contains("fetch failed (timeout): the host never answered the call"));
+    assert!(denied(&mut vm, root, KEY_B));
+    vm.http_call_response(
+        unanswered.token,
+        response("200", None, document(9, &[KEY_A], &SEED)),
+    );
+    assert!(
+        !denied(&mut vm, root, KEY_A),
+        "an answer to an abandoned call is ignored"
+    );
+    vm.http_call_response(next[0].token, response("304", None, Vec::new()));
 
     // The source is good again.
     let call = poll(&mut vm);

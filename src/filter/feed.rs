@@ -87,6 +87,15 @@ impl FeedFetcher {
         let now = now();
         self.follow();
         self.record_staleness(now);
+        // A call the host never answered (it always should, at the latest on its timeout)
+        // does not stop the polling.
+        let given_up = Duration::from_millis(self.source.timeout_ms) + Duration::from_secs(5);
+        if let Some((_, sent)) = self.pending {
+            if now.duration_since(sent).unwrap_or_default() > given_up {
+                self.pending = None;
+                self.fail(Failure::Timeout, "the host never answered the call");
+            }
+        }
         if self.pending.is_some() || now < self.next_poll {
             return;
         }
