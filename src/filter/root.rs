@@ -47,8 +47,9 @@ fn empty_policy() -> Policy {
 
 /// How often the checked-request count is handed to Envoy.
 const FLUSH_PERIOD: Duration = Duration::from_secs(1);
-/// The tick with a key feed: a due fetch waits at most this long.
-const FEED_TICK: Duration = Duration::from_millis(200);
+/// The tick with a key feed: a due fetch, or a newer set another VM fetched, waits at most
+/// this long.
+const FEED_TICK: Duration = Duration::from_millis(50);
 
 impl Context for AkguardRoot {
     fn on_http_call_response(
