@@ -232,9 +232,11 @@ case "${1:-build}" in
     ensure_envoy
     ensure_sdks
     ensure_deploy_tools
-    # The hot-reload test prints its figures (swap-to-enforcement time, leaked-through count).
-    cargo test -- --skip hot_reload
+    # The hot-reload test prints its figures (swap-to-enforcement time, leaked-through count),
+    # and the key feed's time to protection its distribution, one Envoy at a time.
+    cargo test -- --skip hot_reload --skip time_to_protection
     cargo test --test envoy_reload -- --nocapture
+    cargo test --test envoy_feed_timing -- --nocapture --test-threads 1
     ;;
   run)
     build

@@ -11,6 +11,7 @@ mod ecds;
 mod envoy;
 mod evidence;
 mod explain;
+mod feed;
 mod hash;
 mod host_routes;
 mod http_request;
@@ -91,6 +92,7 @@ enum Command {
     Explain(explain::Args),
     Hash(hash::Args),
     Keys(keys::Args),
+    Feed(feed::Args),
     List(list::Args),
 }
 
@@ -102,6 +104,7 @@ pub fn main() -> ExitCode {
         Command::Explain(args) => explain::run(&args),
         Command::Hash(args) => hash::run(&args),
         Command::Keys(args) => keys::run(&args),
+        Command::Feed(args) => feed::run(&args),
         Command::List(args) => list::run(&args),
     };
     let _ = std::io::stdout().flush();

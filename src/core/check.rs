@@ -13,6 +13,7 @@ use super::body_kind::{body_kind, BodyKind};
 use super::catalog::ErrorShape;
 use super::config::{Mode, Policy};
 use super::decision::{could_be_listed, decide, Finding, Rule};
+use super::feed_slot::with_key_sets;
 use super::mask::printable;
 use super::params::{Param, ParamKind, ParamScanner};
 use super::reply::{self, Format, Reply, ReplyKind};
@@ -109,7 +110,9 @@ pub struct Started {
 /// Takes one item read from the request into its record.
 fn note(tally: &mut Tally, policy: &Policy, item: &Item<'_>) {
     match *item {
-        Item::Key(key, candidate) => tally.note_key(&policy.keys, key, candidate.cut),
+        Item::Key(key, candidate) => with_key_sets(&policy.keys, &policy.feed, |sets| {
+            tally.note_key(sets, key, candidate.cut)
+        }),
         Item::Action { value, cut, .. } => tally.note_action(&policy.catalog, value, cut),
         Item::Version { .. } => {}
         Item::Xml => tally.note_xml(),
@@ -120,11 +123,13 @@ impl RequestCheck {
     /// Checks the request headers. `end_of_stream` says no body follows.
     pub fn start(policy: &Policy, headers: &[impl HeaderField], end_of_stream: bool) -> Started {
         let mut keys = KeyWatch::default();
-        if !policy.keys.is_empty() {
-            key_candidates_in_head(headers, &mut |key, c| {
-                keys.note_key(&policy.keys, key, c.cut)
-            });
-        }
+        let no_keys = with_key_sets(&policy.keys, &policy.feed, |sets| {
+            if sets.iter().all(|s| s.is_empty()) {
+                return true;
+            }
+            key_candidates_in_head(headers, &mut |key, c| keys.note_key(sets, key, c.cut));
+            false
+        });
         let leaked = keys.leak().is_some();
         let kind = if end_of_stream {
             BodyKind::NoParams
@@ -132,7 +137,7 @@ impl RequestCheck {
             body_kind(headers)
         };
         let form_follows = kind == BodyKind::Form;
-        if !leaked && (!form_follows || policy.keys.is_empty()) {
+        if !leaked && (!form_follows || no_keys) {
             return Started {
                 step: Step::Allow,
                 check: None,

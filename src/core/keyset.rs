@@ -231,19 +231,28 @@ impl KeySet {
     /// set holds some and the key has a length in [`DIGEST_KEY_BYTES`]), whether or not its
     /// digest is remembered. With none left, the answer is [`Lookup::OverBudget`].
     pub fn lookup(&self, key: &[u8], digests_left: &mut u32) -> Lookup {
+        Self::lookup_among(&[self], key, digests_left)
+    }
+
+    /// [`Self::lookup`] in several sets at once (the configuration's and the feed's): leaked
+    /// when any set holds the key, with one digest computed and one of `digests_left` spent
+    /// for all of them.
+    pub fn lookup_among(sets: &[&KeySet], key: &[u8], digests_left: &mut u32) -> Lookup {
         if key.is_empty() {
             return Lookup::Clean;
         }
-        let plain_length = self.plain_lengths.may_hold(key.len());
+        let plain_length = sets.iter().any(|s| s.plain_lengths.may_hold(key.len()));
         let digest_length = DIGEST_KEY_BYTES.contains(&key.len());
         if !plain_length && !digest_length {
             return Lookup::Clean;
         }
         let fingerprint = plain_fingerprint(key);
-        if plain_length && self.plain.contains(fingerprint) {
+        let plain_hit =
+            |s: &&KeySet| s.plain_lengths.may_hold(key.len()) && s.plain.contains(fingerprint);
+        if plain_length && sets.iter().any(plain_hit) {
             return Lookup::Leaked;
         }
-        if !digest_length || (self.digests.is_empty() && self.packed.is_empty()) {
+        if !digest_length || sets.iter().all(|s| !s.holds_digests()) {
             return Lookup::Clean;
         }
         // Every reading a digest entry could match counts against the budget, remembered or
@@ -252,19 +261,34 @@ impl KeySet {
             return Lookup::OverBudget;
         }
         *digests_left -= 1;
+        let mut digest = None;
+        let leaked = sets
+            .iter()
+            .filter(|s| s.holds_digests())
+            .any(|s| s.digest_lookup(key, fingerprint, &mut digest));
+        Lookup::of(leaked)
+    }
+
+    fn holds_digests(&self) -> bool {
+        !(self.digests.is_empty() && self.packed.is_empty())
+    }
+
+    /// Whether a digest entry of this set matches `key` (plain fingerprint `fingerprint`),
+    /// through the memo; `digest` keeps the key's digest fingerprint once computed.
+    fn digest_lookup(&self, key: &[u8], fingerprint: u64, digest: &mut Option<u64>) -> bool {
         let remembered = key.len() <= MEMO_KEY_BYTES;
         let slot = (fingerprint % MEMO_SLOTS as u64) as usize;
         if remembered {
             if let Some(leaked) = self.memo.get(slot, key) {
-                return Lookup::of(leaked);
+                return leaked;
             }
         }
-        let fingerprint = digest_fingerprint(&sha256(key));
-        let leaked = self.digests.contains(fingerprint) || self.packed.contains(fingerprint);
+        let digest = *digest.get_or_insert_with(|| digest_fingerprint(&sha256(key)));
+        let leaked = self.digests.contains(digest) || self.packed.contains(digest);
         if remembered {
             self.memo.put(slot, key, leaked);
         }
-        Lookup::of(leaked)
+        leaked
     }
 
     /// Number of distinct entries.
@@ -361,6 +385,46 @@ mod tests {
             assert!(set.contains(long.as_bytes()));
             assert!(!set.contains(&long.as_bytes()[..MEMO_KEY_BYTES]));
         }
+    }
+
+    #[test]
+    fn a_lookup_among_sets_finds_a_key_of_any_and_spends_one_digest() {
+        let mut config = KeySetBuilder::default();
+        config.add_plain(b"LTAI5tConfigKey000000001");
+        config.add_digest(&sha256(b"LTAI5tConfigHashed000001"));
+        let config = config.build();
+        let mut feed = KeySetBuilder::default();
+        let digest = sha256(b"LTAI5tFeedKey00000000001");
+        let mut prefix = [0u8; 8];
+        prefix.copy_from_slice(&digest[..8]);
+        assert!(feed.add_digest_prefix(prefix));
+        let feed = feed.build();
+        let sets = [&config, &feed];
+        for _ in 0..2 {
+            for key in [
+                &b"LTAI5tConfigKey000000001"[..],
+                b"LTAI5tConfigHashed000001",
+                b"LTAI5tFeedKey00000000001",
+            ] {
+                let mut left = 5;
+                assert_eq!(KeySet::lookup_among(&sets, key, &mut left), Lookup::Leaked);
+            }
+            let mut left = 5;
+            let clean = b"LTAI5tCleanKey0000000001";
+            assert_eq!(KeySet::lookup_among(&sets, clean, &mut left), Lookup::Clean);
+            assert_eq!(left, 4, "one digest for both sets");
+            let mut none = 0;
+            assert_eq!(
+                KeySet::lookup_among(&sets, clean, &mut none),
+                Lookup::OverBudget
+            );
+        }
+        let mut left = 5;
+        let only_config = [&config];
+        assert_eq!(
+            KeySet::lookup_among(&only_config, b"LTAI5tFeedKey00000000001", &mut left),
+            Lookup::Clean
+        );
     }
 
     #[test]

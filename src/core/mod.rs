@@ -9,6 +9,8 @@ pub mod config;
 pub mod decision;
 pub mod deny_log;
 pub mod endpoints;
+pub mod feed;
+pub mod feed_slot;
 pub mod fingerprints;
 pub mod host_shapes;
 pub mod keyset;

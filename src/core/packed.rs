@@ -112,7 +112,7 @@ where
 }
 
 /// Standard base64, with padding.
-pub(crate) fn base64(bytes: &[u8]) -> String {
+pub fn base64(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for group in bytes.chunks(3) {
         let mut b = [0u8; 3];
@@ -139,6 +139,34 @@ fn sextet(c: u8) -> Option<u32> {
         _ => return None,
     };
     Some(u32::from(v))
+}
+
+/// Decodes standard padded base64 (no whitespace) into bytes; none when it is not that.
+pub fn decode_bytes(text: &str) -> Option<Vec<u8>> {
+    let text = text.as_bytes();
+    if text.len() % 4 != 0 {
+        return None;
+    }
+    let padding = text.iter().rev().take_while(|c| **c == b'=').count();
+    if padding > 2 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(text.len() / 4 * 3);
+    for group in text.chunks(4) {
+        let mut n = 0u32;
+        let mut held = 0;
+        for c in group {
+            if *c == b'=' {
+                n <<= 6;
+                continue;
+            }
+            n = n << 6 | sextet(*c)?;
+            held += 1;
+        }
+        let bytes = n.to_be_bytes();
+        out.extend_from_slice(&bytes[1..held]);
+    }
+    (base64(&out).as_bytes() == text).then_some(out)
 }
 
 /// Decodes a block, handing each entry to `out` in order; returns the number of entries.

@@ -105,15 +105,15 @@ impl KeyWatch {
     /// Looks up one AccessKey ID reading (see [`super::request::Candidate`]) in the leaked
     /// set, unless a leak is already known. A reading cut short counts as leaked, as does one
     /// to look up by digest past the [`MAX_DIGEST_LOOKUPS`]th.
-    pub fn note_key(&mut self, keys: &KeySet, key: &[u8], cut: bool) {
-        if self.leak.is_some() || keys.is_empty() {
+    pub fn note_key(&mut self, keys: &[&KeySet], key: &[u8], cut: bool) {
+        if self.leak.is_some() || keys.iter().all(|k| k.is_empty()) {
             return;
         }
         if cut {
             self.leak = Some(Leak::Cut(Shown::masked_key(key)));
             return;
         }
-        match keys.lookup(key, &mut self.digests_left) {
+        match KeySet::lookup_among(keys, key, &mut self.digests_left) {
             Lookup::Clean => {}
             Lookup::Leaked => self.leak = Some(Leak::Listed(Shown::masked_key(key))),
             Lookup::OverBudget => self.leak = Some(Leak::TooManyKeys),
@@ -220,7 +220,7 @@ impl Tally {
     }
 
     /// Looks up one AccessKey ID reading (see [`KeyWatch::note_key`]).
-    pub fn note_key(&mut self, keys: &KeySet, key: &[u8], cut: bool) {
+    pub fn note_key(&mut self, keys: &[&KeySet], key: &[u8], cut: bool) {
         self.keys.note_key(keys, key, cut);
     }
 
@@ -372,18 +372,18 @@ mod tests {
         b.add_plain(b"LTAI5tLeakedKey000000001");
         let keys = b.build();
         let mut t = Tally::default();
-        t.note_key(&keys, b"LTAI5tCleanKey0000000001", false);
+        t.note_key(&[&keys], b"LTAI5tCleanKey0000000001", false);
         assert_eq!(t.leak(), None);
-        t.note_key(&keys, b"LTAI5tLeakedKey000000001", false);
+        t.note_key(&[&keys], b"LTAI5tLeakedKey000000001", false);
         assert_eq!(t.leak().map(Leak::masked_key), Some("LTAI****0001"));
 
         let mut t = Tally::default();
-        t.note_key(&keys, b"LTAI5tCleanKey0000000001", true);
+        t.note_key(&[&keys], b"LTAI5tCleanKey0000000001", true);
         assert!(matches!(t.leak(), Some(Leak::Cut(m)) if m.as_str() == "LTAI****0001"));
 
         let mut t = Tally::default();
         for i in 0..1000 {
-            t.note_key(&keys, format!("LTAI5tCleanKey{i:010}").as_bytes(), false);
+            t.note_key(&[&keys], format!("LTAI5tCleanKey{i:010}").as_bytes(), false);
         }
         assert_eq!(t.leak(), None, "plain entries need no digest");
 
@@ -392,17 +392,21 @@ mod tests {
         let digests = b.build();
         let mut t = Tally::default();
         for i in 0..MAX_DIGEST_LOOKUPS {
-            t.note_key(&digests, format!("LTAI5tCleanKey{i:010}").as_bytes(), false);
-            t.note_key(&digests, b"short", false);
+            t.note_key(
+                &[&digests],
+                format!("LTAI5tCleanKey{i:010}").as_bytes(),
+                false,
+            );
+            t.note_key(&[&digests], b"short", false);
         }
         assert_eq!(t.leak(), None, "short readings need no digest");
-        t.note_key(&digests, b"LTAI5tCleanKey0000000065", false);
+        t.note_key(&[&digests], b"LTAI5tCleanKey0000000065", false);
         assert_eq!(t.leak(), Some(&Leak::TooManyKeys));
 
         let empty = KeySetBuilder::default().build();
         let mut t = Tally::default();
         for _ in 0..1000 {
-            t.note_key(&empty, b"x", true);
+            t.note_key(&[&empty], b"x", true);
         }
         assert_eq!(t.leak(), None);
     }

@@ -3,6 +3,9 @@
 //! local reply), counting and logging as it goes. No policy lives here.
 
 mod config_reader;
+mod feed;
+mod feed_metrics;
+mod feed_share;
 mod http;
 mod metrics;
 mod request_headers;

@@ -2,6 +2,7 @@
 //! per-request contexts, which share the accepted policy.
 
 use super::config_reader::PluginConfigReader;
+use super::feed::FeedFetcher;
 use super::http::AkguardHttp;
 use super::metrics::{Counter, Metrics};
 use crate::core::config;
@@ -21,6 +22,8 @@ pub struct AkguardRoot {
     /// One deny log for the VM: every request context writes to it.
     deny_log: Rc<RefCell<DenyLog>>,
     seed: u64,
+    /// Fetches the signed key feed, when `key_feed` is configured.
+    feed: Option<FeedFetcher>,
 }
 
 impl AkguardRoot {
@@ -30,6 +33,7 @@ impl AkguardRoot {
             metrics: Metrics::define(),
             deny_log: Rc::new(RefCell::new(DenyLog::new(DEFAULT_LINES_PER_SECOND))),
             seed: 0,
+            feed: None,
         }
     }
 }
@@ -48,10 +52,29 @@ fn empty_policy() -> Policy {
 
 /// How often the checked-request count is handed to Envoy.
 const FLUSH_PERIOD: Duration = Duration::from_secs(1);
+/// The tick with a key feed: a due fetch, or a newer set another VM fetched, waits at most
+/// this long.
+const FEED_TICK: Duration = Duration::from_millis(50);
 
 impl Context for AkguardRoot {
+    fn on_http_call_response(
+        &mut self,
+        token_id: u32,
+        num_headers: usize,
+        body_size: usize,
+        _num_trailers: usize,
+    ) {
+        if let Some(feed) = &mut self.feed {
+            feed.response(token_id, num_headers, body_size);
+            self.metrics.record_vm_memory();
+        }
+    }
+
     fn on_done(&mut self) -> bool {
         self.metrics.flush();
+        if let Some(feed) = &self.feed {
+            feed.stop();
+        }
         true
     }
 }
@@ -75,7 +98,22 @@ impl RootContext for AkguardRoot {
                 self.deny_log
                     .borrow_mut()
                     .set_lines_per_second(p.deny_log_lines_per_second);
-                self.set_tick_period(FLUSH_PERIOD);
+                // The set in force comes back from shared data, verified with the new
+                // configuration's public key.
+                if let Some(old) = self.feed.take() {
+                    old.stop();
+                }
+                self.feed = p.key_feed.as_ref().map(|source| {
+                    let mut feed = FeedFetcher::new(source.clone(), p.feed.clone());
+                    feed.follow();
+                    feed
+                });
+                let tick = if self.feed.is_some() {
+                    FEED_TICK
+                } else {
+                    FLUSH_PERIOD
+                };
+                self.set_tick_period(tick);
                 self.policy = Rc::new(loaded.policy);
                 self.seed = self
                     .get_current_time()
@@ -104,6 +142,9 @@ impl RootContext for AkguardRoot {
             warn!("{line}");
         }
         self.metrics.record_vm_memory();
+        if let Some(feed) = &mut self.feed {
+            feed.tick();
+        }
     }
 
     fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {

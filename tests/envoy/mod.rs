@@ -15,6 +15,7 @@
 
 pub mod bootstrap;
 pub mod client;
+pub mod feed_source;
 
 use serde_json::Value;
 use std::collections::BTreeMap;

@@ -6,9 +6,11 @@ use super::super::catalog::Catalog;
 use super::super::decision::UnknownHosts;
 use super::super::deny_log::{DEFAULT_LINES_PER_SECOND, MAX_LINES_PER_SECOND};
 use super::super::endpoints::Endpoints;
+use super::super::feed_slot::FeedSlot;
 use super::super::keyset::{KeySet, KeySetBuilder};
 use super::super::list_file;
 use super::error::{expected, serde_problem, ConfigError};
+use super::key_feed::{self, KEY_FEED_FIELD};
 use super::key_stream::{KeysSeed, PackedSeed, UnusualKeys};
 use super::lists::{apply_extra_operations, parse_endpoints, product_of};
 use super::policy::{Loaded, Mode, Policy, DEFAULT_MAX_BODY_BYTES, MAX_MAX_BODY_BYTES};
@@ -34,11 +36,12 @@ pub const FIELDS: &[&str] = &[
     "leaked_keys_packed",
     LIST_FIELD,
     DENY_LOG_FIELD,
+    KEY_FEED_FIELD,
     RULES_FIELD,
 ];
 
 /// The fields given at the top level only: a rule's configuration takes the others.
-pub const TOP_LEVEL_ONLY: &[&str] = &[LIST_FIELD, DENY_LOG_FIELD, RULES_FIELD];
+pub const TOP_LEVEL_ONLY: &[&str] = &[LIST_FIELD, DENY_LOG_FIELD, KEY_FEED_FIELD, RULES_FIELD];
 
 /// The field that bounds the full deny lines a VM writes a second (top level only: one log a
 /// VM).
@@ -84,11 +87,11 @@ impl<'de> Visitor<'de> for TopLevel<'_> {
                 return Err(de::Error::custom("duplicate field"));
             }
             // A rule naming `_rules_` meets the unknown-field error below.
-            if !self.allow_rules && (name == LIST_FIELD || name == DENY_LOG_FIELD) {
-                let why = if name == LIST_FIELD {
-                    "every rule uses the top level's list"
-                } else {
-                    "one deny log a VM, whatever the rule"
+            if !self.allow_rules && name != RULES_FIELD && TOP_LEVEL_ONLY.contains(&name.as_str()) {
+                let why = match name.as_str() {
+                    LIST_FIELD => "every rule uses the top level's list",
+                    KEY_FEED_FIELD => "the feed's keys count in every rule",
+                    _ => "one deny log a VM, whatever the rule",
                 };
                 self.error.replace(Some(ConfigError::new(
                     name,
@@ -290,6 +293,7 @@ fn load_with(
     let mut rule_warnings = Vec::new();
     let mut product = None;
     let mut deny_log_lines_per_second = DEFAULT_LINES_PER_SECOND;
+    let mut feed_source = None;
     for (name, value) in &fields {
         match name.as_str() {
             "mode" => {
@@ -329,6 +333,7 @@ fn load_with(
                     .ok_or_else(|| expected("hold_headers", "a boolean", value))?
             }
             "product" => product = Some(product_of(&catalog, "product", value)?),
+            KEY_FEED_FIELD => feed_source = Some(key_feed::parse(value)?),
             "extra_operations" => {
                 extra_operations = apply_extra_operations(Rc::make_mut(&mut catalog), value)?
             }
@@ -367,10 +372,14 @@ fn load_with(
     let keys: KeySet = builder.build();
     if !saw_keys && !warnings.is_empty() {
         // The empty configuration already warned.
-    } else if keys.is_empty() {
+    } else if keys.is_empty() && feed_source.is_none() {
         warnings.push("leaked_keys is empty or absent: nothing is protected".into());
     }
     warnings.extend(rule_warnings);
+    let feed = FeedSlot::default();
+    for rule in &mut rules {
+        rule.policy.feed.share(&feed);
+    }
     Ok(Loaded {
         policy: Policy {
             catalog,
@@ -386,6 +395,8 @@ fn load_with(
             rules,
             product,
             deny_log_lines_per_second,
+            key_feed: feed_source,
+            feed,
         },
         warnings,
     })

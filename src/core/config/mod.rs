@@ -9,12 +9,14 @@
 //!
 //! One concern a file: [`error`] (problems and their phrasing), [`policy`] (what an accepted
 //! configuration is), [`key_entry`], [`key_shape`] and [`key_stream`] (the key fields), [`lists`]
-//! (`extra_operations`, `endpoints`), [`rules`] (`_rules_`), and [`load`], which reads the
-//! top level and hands each field to its file. No file imports one that imports it back: a
+//! (`extra_operations`, `endpoints`), [`key_feed`] (the feed's source), [`rules`] (`_rules_`),
+//! and [`load`], which reads the top level and hands each field to its file. No file imports
+//! one that imports it back: a
 //! new field goes in a file of its own and into [`load`]'s list.
 
 pub mod error;
 pub mod key_entry;
+pub mod key_feed;
 pub mod key_shape;
 pub mod key_stream;
 pub mod lists;

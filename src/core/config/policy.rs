@@ -5,8 +5,10 @@ use super::super::catalog::{Catalog, ProductIndex};
 use super::super::decision::UnknownHosts;
 use super::super::deny_log::DEFAULT_LINES_PER_SECOND;
 use super::super::endpoints::Endpoints;
+use super::super::feed_slot::FeedSlot;
 use super::super::keyset::KeySet;
 use super::super::rules::{Matcher, Target};
+use super::key_feed::KeyFeed;
 use std::rc::Rc;
 
 /// Default `max_body_bytes`: 1 MiB, Envoy's default per-connection buffer limit.
@@ -59,6 +61,11 @@ pub struct Policy {
     /// Full deny lines a VM writes a second; the rest are counted in summary lines (the top
     /// level's applies to every rule).
     pub deny_log_lines_per_second: u32,
+    /// Where the signed leaked-key feed comes from (`key_feed`, top level only).
+    pub key_feed: Option<KeyFeed>,
+    /// The feed's keys in force, which count beside `keys`: one slot for the top level and
+    /// every rule.
+    pub feed: FeedSlot,
 }
 
 /// One `_rules_` entry: what it matches and its own policy.
@@ -117,8 +124,15 @@ impl Policy {
         } else {
             format!(" rules={}", self.rules.len())
         };
+        let feed = match &self.key_feed {
+            Some(f) => format!(
+                " key_feed={}{} poll_seconds={}",
+                f.cluster, f.path, f.poll_seconds
+            ),
+            None => String::new(),
+        };
         format!(
-            "leaked_keys={} (distinct {}) mode={} deny_all_calls={} extra_operations={} endpoints={} max_body_bytes={}{pinned}{unknown_hosts}{deny_log}{list}{rules}",
+            "leaked_keys={} (distinct {}) mode={} deny_all_calls={} extra_operations={} endpoints={} max_body_bytes={}{pinned}{unknown_hosts}{deny_log}{list}{feed}{rules}",
             self.keys_given,
             self.keys.len(),
             self.mode.label(),

@@ -567,7 +567,15 @@ fn unknown_fields_name_every_field_the_place_takes() {
     let in_a_rule: Vec<&str> = FIELDS
         .iter()
         .copied()
-        .filter(|f| !["_rules_", "high_risk_list", "deny_log_lines_per_second"].contains(f))
+        .filter(|f| {
+            ![
+                "_rules_",
+                "high_risk_list",
+                "deny_log_lines_per_second",
+                "key_feed",
+            ]
+            .contains(f)
+        })
         .collect();
     assert_eq!(listed, in_a_rule, "{err}");
 }
@@ -630,5 +638,127 @@ fn syntax_errors_carry_line_and_column() {
         // The same, read in pieces as the filter reads it.
         let err = load_from(text.as_bytes(), 0).expect_err(&text);
         assert_eq!(err.problem, format!("not valid JSON: {problem}"), "{text}");
+    }
+}
+
+/// A public key for `key_feed` tests (32 bytes of 7, base64).
+const FEED_PUBLIC_KEY: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
+
+#[test]
+fn accepts_a_key_feed_with_defaults_and_shares_its_slot_with_every_rule() {
+    let text = format!(
+        r#"{{"key_feed": {{"cluster": "detections", "path": "/akguard/feed", "public_key": "{FEED_PUBLIC_KEY}"}},
+            "_rules_": [{{"_match_route_": ["r"], "leaked_keys": ["LTAI5tRuleKey0000001"]}}]}}"#
+    );
+    let loaded = load(text.as_bytes()).unwrap();
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    let p = &loaded.policy;
+    let feed = p.key_feed.as_ref().unwrap();
+    assert_eq!(feed.cluster, "detections");
+    assert_eq!(feed.authority, "detections");
+    assert_eq!(feed.path, "/akguard/feed");
+    assert_eq!(feed.poll_seconds, key_feed::DEFAULT_POLL_SECONDS);
+    assert_eq!(feed.timeout_ms, key_feed::DEFAULT_TIMEOUT_MS);
+    assert_eq!(feed.max_bytes, key_feed::DEFAULT_MAX_FEED_BYTES);
+    assert_eq!(feed.public_key, [7; 32]);
+    assert!(p
+        .summary()
+        .contains("key_feed=detections/akguard/feed poll_seconds=10"));
+    let mut b = crate::core::keyset::KeySetBuilder::default();
+    b.add_plain(b"LTAI5tFeedKey01");
+    p.feed.replace(std::rc::Rc::new(b.build()));
+    let rule_feed = p.rules[0].policy.feed.current().unwrap();
+    assert!(rule_feed.contains(b"LTAI5tFeedKey01"));
+
+    let full = format!(
+        r#"{{"key_feed": {{"cluster": "c", "path": "/f", "authority": "feed.example", "poll_seconds": 1,
+            "timeout_ms": 250, "max_bytes": 1000, "public_key": "{FEED_PUBLIC_KEY}"}}}}"#
+    );
+    let feed = load(full.as_bytes()).unwrap().policy.key_feed.unwrap();
+    assert_eq!(
+        (
+            feed.authority.as_str(),
+            feed.poll_seconds,
+            feed.timeout_ms,
+            feed.max_bytes
+        ),
+        ("feed.example", 1, 250, 1000)
+    );
+}
+
+#[test]
+fn rejects_a_bad_key_feed_with_the_field_path() {
+    let key = FEED_PUBLIC_KEY;
+    let cases: Vec<(String, &str, &str)> = vec![
+        (
+            r#"{"key_feed": "x"}"#.into(),
+            "key_feed",
+            "expected an object",
+        ),
+        (
+            format!(r#"{{"key_feed": {{"path": "/f", "public_key": "{key}"}}}}"#),
+            "key_feed.cluster",
+            "missing",
+        ),
+        (
+            format!(r#"{{"key_feed": {{"cluster": "c", "path": "f", "public_key": "{key}"}}}}"#),
+            "key_feed.path",
+            "starting with '/'",
+        ),
+        (
+            r#"{"key_feed": {"cluster": "c", "path": "/f", "public_key": "AAAA"}}"#.into(),
+            "key_feed.public_key",
+            "expected 32 bytes, found 3",
+        ),
+        (
+            r#"{"key_feed": {"cluster": "c", "path": "/f"}}"#.into(),
+            "key_feed.public_key",
+            "missing",
+        ),
+        (
+            format!(
+                r#"{{"key_feed": {{"cluster": "c", "path": "/f", "public_key": "{key}", "poll_seconds": 0}}}}"#
+            ),
+            "key_feed.poll_seconds",
+            "between 1 and 86400, found 0",
+        ),
+        (
+            format!(
+                r#"{{"key_feed": {{"cluster": "c", "path": "/f", "public_key": "{key}", "timeout_ms": "1"}}}}"#
+            ),
+            "key_feed.timeout_ms",
+            "expected a whole number, found a string",
+        ),
+        (
+            format!(
+                r#"{{"key_feed": {{"cluster": "c", "path": "/f", "public_key": "{key}", "max_bytes": 1e12}}}}"#
+            ),
+            "key_feed.max_bytes",
+            "expected a whole number",
+        ),
+        (
+            format!(r#"{{"key_feed": {{"cluster": 7, "path": "/f", "public_key": "{key}"}}}}"#),
+            "key_feed.cluster",
+            "expected a string, found number 7",
+        ),
+        (
+            format!(
+                r#"{{"key_feed": {{"cluster": "c", "path": "/f", "public_key": "{key}", "url": "x"}}}}"#
+            ),
+            "key_feed.url",
+            "unknown field",
+        ),
+        (
+            format!(
+                r#"{{"_rules_": [{{"_match_route_": ["r"], "key_feed": {{"cluster": "c", "path": "/f", "public_key": "{key}"}}}}]}}"#
+            ),
+            "_rules_[0].key_feed",
+            "top level only",
+        ),
+    ];
+    for (text, path, problem) in &cases {
+        let err = load(text.as_bytes()).expect_err(text);
+        assert_eq!(err.path, *path, "{text}: {err}");
+        assert!(err.problem.contains(problem), "{text}: {err}");
     }
 }
