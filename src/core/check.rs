@@ -119,6 +119,8 @@ pub struct CredentialCall {
     pub host: String,
     pub request_id: Option<String>,
     pub format: Format,
+    /// In shadow mode a response that cannot be read is logged, not replaced.
+    pub mode: Mode,
 }
 
 impl CredentialCall {
@@ -137,11 +139,17 @@ impl CredentialCall {
         )
     }
 
-    /// The log line for a response replaced because its credentials cannot be read.
+    /// The log line for a response replaced (in shadow mode: let through) because its
+    /// credentials cannot be read.
     pub fn unreadable_line(&self, request_id: &str) -> String {
+        let event = match self.mode {
+            Mode::Enforce => "deny",
+            Mode::Shadow => "shadow-deny",
+        };
         format!(
-            "akguard deny: key={} product=- action=- rule=unreadable-credentials mode=enforce host={} request_id={request_id}",
+            "akguard {event}: key={} product=- action=- rule=unreadable-credentials mode={} host={} request_id={request_id}",
             or_dash(&self.masked_key),
+            self.mode.label(),
             or_dash(&printable(self.host.as_bytes())),
         )
     }
@@ -249,6 +257,7 @@ impl RequestCheck {
             } else {
                 Format::Json
             },
+            mode: policy.mode,
         })
     }
 

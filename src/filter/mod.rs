@@ -5,6 +5,7 @@
 mod config_reader;
 mod http;
 mod metrics;
+mod minted;
 mod request_headers;
 mod root;
 
