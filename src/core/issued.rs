@@ -9,6 +9,8 @@
 //! replaces it with a deny rather than let credentials it could not record out.
 
 use serde::Deserialize;
+use serde_json::{Map, Value};
+use std::io::{BufReader, Read};
 
 /// Products and the operations of theirs that issue credentials (compared without case, as
 /// the list's operations are).
@@ -52,20 +54,6 @@ pub enum Issued {
     Unreadable,
 }
 
-#[derive(Deserialize)]
-struct JsonResponse {
-    #[serde(rename = "Credentials")]
-    credentials: Option<JsonCredentials>,
-}
-
-#[derive(Deserialize)]
-struct JsonCredentials {
-    #[serde(rename = "AccessKeyId")]
-    access_key_id: Option<String>,
-    #[serde(rename = "Expiration")]
-    expiration: Option<String>,
-}
-
 /// Reads the credentials a response carries. `body` holds its first bytes; `complete`
 /// says it is the whole response (false: longer than [`MAX_CREDENTIAL_RESPONSE`]).
 pub fn read_issued(body: &[u8], complete: bool) -> Issued {
@@ -82,16 +70,37 @@ pub fn read_issued(body: &[u8], complete: bool) -> Issued {
     }
 }
 
+/// Reads a JSON answer as the configuration is read (the same reader, so the module holds
+/// one copy of the code). A name the credentials are read from that occurs more than once
+/// could be read differently by a client: unreadable.
 fn read_json(text: &[u8]) -> Issued {
-    match serde_json::from_slice::<JsonResponse>(text) {
-        Ok(JsonResponse { credentials: None }) => Issued::Nothing,
-        Ok(JsonResponse {
-            credentials: Some(c),
-        }) => issued(
-            c.access_key_id.as_deref().map(str::as_bytes),
-            c.expiration.as_deref().map(str::as_bytes),
+    let names: [&[u8]; 3] = [b"\"Credentials\"", b"\"AccessKeyId\"", b"\"Expiration\""];
+    if names
+        .iter()
+        .any(|name| memchr::memmem::find_iter(text, name).nth(1).is_some())
+    {
+        return Issued::Unreadable;
+    }
+    let mut bytes = text;
+    let reader: &mut dyn Read = &mut bytes;
+    let mut de =
+        serde_json::Deserializer::from_reader(BufReader::with_capacity(text.len(), reader));
+    let value = match Value::deserialize(&mut de).and_then(|v| de.end().map(|()| v)) {
+        Ok(value) => value,
+        Err(_) => return Issued::Unreadable,
+    };
+    let text_of = |c: &Map<String, Value>, name: &str| {
+        c.get(name)
+            .and_then(Value::as_str)
+            .map(|s| s.as_bytes().to_vec())
+    };
+    match value.get("Credentials") {
+        None | Some(Value::Null) => Issued::Nothing,
+        Some(Value::Object(c)) => issued(
+            text_of(c, "AccessKeyId").as_deref(),
+            text_of(c, "Expiration").as_deref(),
         ),
-        Err(_) => Issued::Unreadable,
+        Some(_) => Issued::Unreadable,
     }
 }
 

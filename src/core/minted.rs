@@ -52,17 +52,26 @@ impl MintedSet {
             w.copy_from_slice(b);
             u64::from_le_bytes(w)
         };
-        let mut entries: Vec<Entry> = bytes
-            .chunks_exact(ENTRY_BYTES)
-            .take(MAX_MINTED)
-            .map(|e| Entry {
+        let mut set = MintedSet::default();
+        for e in bytes.chunks_exact(ENTRY_BYTES).take(MAX_MINTED) {
+            set.put(Entry {
                 fingerprint: word(&e[..8]),
                 expires: word(&e[8..]),
-            })
-            .collect();
-        entries.sort_unstable_by_key(|e| (e.fingerprint, std::cmp::Reverse(e.expires)));
-        entries.dedup_by_key(|e| e.fingerprint);
-        MintedSet { entries }
+            });
+        }
+        set
+    }
+
+    /// Adds an entry in its place (at the end, for entries read in order); a fingerprint
+    /// already there keeps the later expiry.
+    fn put(&mut self, entry: Entry) {
+        match self
+            .entries
+            .binary_search_by_key(&entry.fingerprint, |e| e.fingerprint)
+        {
+            Ok(i) => self.entries[i].expires = self.entries[i].expires.max(entry.expires),
+            Err(i) => self.entries.insert(i, entry),
+        }
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
@@ -83,41 +92,28 @@ impl MintedSet {
             return false;
         }
         let fingerprint = plain_fingerprint(key);
-        match self
+        let known = self
             .entries
             .binary_search_by_key(&fingerprint, |e| e.fingerprint)
-        {
-            Ok(i) => {
-                let e = &mut self.entries[i];
-                e.expires = e.expires.max(expires);
-                return true;
-            }
-            Err(_) if self.entries.len() >= MAX_MINTED => {
-                let first = self
-                    .entries
-                    .iter()
-                    .enumerate()
-                    .min_by_key(|(_, e)| e.expires)
-                    .map(|(i, _)| i);
-                match first {
-                    Some(i) if self.entries[i].expires < expires => {
-                        self.entries.remove(i);
-                    }
-                    _ => return false,
+            .is_ok();
+        if !known && self.entries.len() >= MAX_MINTED {
+            let first = self
+                .entries
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, e)| e.expires)
+                .map(|(i, _)| i);
+            match first {
+                Some(i) if self.entries[i].expires < expires => {
+                    self.entries.remove(i);
                 }
+                _ => return false,
             }
-            Err(_) => {}
         }
-        let at = self
-            .entries
-            .partition_point(|e| e.fingerprint < fingerprint);
-        self.entries.insert(
-            at,
-            Entry {
-                fingerprint,
-                expires,
-            },
-        );
+        self.put(Entry {
+            fingerprint,
+            expires,
+        });
         true
     }
 
