@@ -46,20 +46,33 @@ fn exchange(
     body: &str,
     chunks: usize,
 ) -> (u32, Vec<Action>) {
+    exchange_with(vm, root, request, &[], body, chunks)
+}
+
+/// [`exchange`], with more response headers.
+fn exchange_with(
+    vm: &mut Vm,
+    root: u32,
+    request: &Request,
+    more: &[(&str, &str)],
+    body: &str,
+    chunks: usize,
+) -> (u32, Vec<Action>) {
     let id = vm.open_stream(root);
     vm.request_headers(id, request.headers.clone(), true);
-    let mut actions = vec![vm.response_headers(
-        id,
-        vec![
-            (":status".into(), b"200".to_vec()),
-            (
-                "content-type".into(),
-                b"application/json;charset=utf-8".to_vec(),
-            ),
-            ("content-length".into(), body.len().to_string().into_bytes()),
-        ],
-        false,
-    )];
+    let mut headers: Vec<(String, Vec<u8>)> = vec![
+        (":status".into(), b"200".to_vec()),
+        (
+            "content-type".into(),
+            b"application/json;charset=utf-8".to_vec(),
+        ),
+        ("content-length".into(), body.len().to_string().into_bytes()),
+    ];
+    headers.extend(
+        more.iter()
+            .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec())),
+    );
+    let mut actions = vec![vm.response_headers(id, headers, false)];
     let size = body.len().div_ceil(chunks.max(1)).max(1);
     let pieces: Vec<&[u8]> = body.as_bytes().chunks(size).collect();
     for (i, piece) in pieces.iter().enumerate() {
@@ -90,7 +103,15 @@ fn a_minted_key_is_recorded_and_denied_until_it_expires() {
     let plugin = vm.start_plugin(format!(r#"{{"leaked_keys": ["{LEAKED}"]}}"#));
     let root = plugin.root_id;
     let body = answer(MINTED, "2026-01-01T01:00:00Z");
-    let (id, actions) = exchange(&mut vm, root, &assume_role(LEAKED), &body, 3);
+    let request = assume_role(LEAKED).header("accept-encoding", "gzip, deflate");
+    let (id, actions) = exchange(&mut vm, root, &request, &body, 3);
+    assert!(
+        !vm.stream(id)
+            .request_headers
+            .iter()
+            .any(|(n, _)| n == "accept-encoding"),
+        "the answer is asked for unencoded"
+    );
     // Headers go on (without content-length), the body is held until it ends, then goes on.
     assert_eq!(
         actions,
@@ -193,8 +214,15 @@ fn answers_that_cannot_be_read_or_recorded_are_replaced() {
         assert!(!replaced.contains("AccessKeySecret"));
         vm.close_stream(id);
     }
-    assert_eq!(vm.counter("akguard.credentials_unreadable"), Some(3));
-    assert_eq!(vm.counter("akguard.minted_keys_recorded").unwrap_or(0), 0);
+    // An encoded answer cannot be read either.
+    let encoded = [("content-encoding", "gzip")];
+    let (id, _) = exchange_with(&mut vm, root, &assume_role(LEAKED), &encoded, &valid, 1);
+    assert!(String::from_utf8_lossy(&vm.stream(id).response_body).contains("Forbidden"));
+    let identity = [("content-encoding", "identity")];
+    let (id, _) = exchange_with(&mut vm, root, &assume_role(LEAKED), &identity, &valid, 1);
+    assert_eq!(vm.stream(id).response_body, valid.as_bytes());
+    assert_eq!(vm.counter("akguard.credentials_unreadable"), Some(4));
+    assert_eq!(vm.counter("akguard.minted_keys_recorded"), Some(1));
 
     // A set full of keys that outlive the new one: it cannot be kept, so it does not get out.
     let mut full = MintedSet::default();
@@ -207,7 +235,7 @@ fn answers_that_cannot_be_read_or_recorded_are_replaced() {
     let (id, _) = exchange(&mut vm, root, &assume_role(LEAKED), &valid, 1);
     let replaced = String::from_utf8(vm.stream(id).response_body.clone()).unwrap();
     assert!(replaced.contains("Forbidden"), "{replaced}");
-    assert_eq!(vm.counter("akguard.credentials_unreadable"), Some(4));
+    assert_eq!(vm.counter("akguard.credentials_unreadable"), Some(5));
     // One that outlives the first to expire takes its place.
     let later = answer(MINTED, "2026-01-03T00:00:00Z");
     let (id, _) = exchange(&mut vm, root, &assume_role(LEAKED), &later, 1);

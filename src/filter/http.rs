@@ -34,6 +34,8 @@ pub struct AkguardHttp {
     credential_call: Option<CredentialCall>,
     /// Bytes of the held response body so far.
     response_body_size: usize,
+    /// The held response is content-encoded: its credentials cannot be read.
+    response_encoded: bool,
     /// The response headers are held with the body (`hold_headers`: Envoy delivers body
     /// callbacks after a header-phase pause only with `allow_on_headers_stop_iteration`).
     hold_response_headers: bool,
@@ -60,6 +62,7 @@ impl AkguardHttp {
             minted_refreshed: false,
             credential_call: None,
             response_body_size: 0,
+            response_encoded: false,
             hold_response_headers: false,
         }
     }
@@ -108,7 +111,9 @@ impl AkguardHttp {
     fn read_credentials(&mut self, call: &CredentialCall, body_size: usize) {
         let wanted = body_size.min(MAX_CREDENTIAL_RESPONSE + 1);
         let body = self.get_http_response_body(0, wanted).unwrap_or_default();
-        let complete = body_size <= MAX_CREDENTIAL_RESPONSE && body.len() == body_size;
+        let complete = body_size <= MAX_CREDENTIAL_RESPONSE
+            && body.len() == body_size
+            && !self.response_encoded;
         let request_id = || {
             call.request_id
                 .clone()
@@ -205,6 +210,10 @@ impl HttpContext for AkguardHttp {
         self.check = started.check;
         self.credential_call = started.credential_call;
         self.hold_response_headers = policy.hold_headers;
+        if self.credential_call.is_some() {
+            // Asks for an answer akguard can read (no signature covers this header).
+            self.set_http_request_header("accept-encoding", None);
+        }
         match self.act(started.step) {
             // Without `hold_headers`, the headers go on while the body is held: Envoy only
             // delivers body callbacks after a header-phase pause when the filter is set up
@@ -264,6 +273,9 @@ impl HttpContext for AkguardHttp {
             self.credential_call = None;
             return Action::Continue;
         }
+        self.response_encoded = self
+            .get_http_response_header("content-encoding")
+            .is_some_and(|e| !e.trim().eq_ignore_ascii_case("identity"));
         if self.hold_response_headers {
             return Action::Pause;
         }
