@@ -44,6 +44,13 @@ pub struct MintedSet {
 }
 
 impl MintedSet {
+    /// An empty set (in a `const` context too).
+    pub const fn new() -> MintedSet {
+        MintedSet {
+            entries: Vec::new(),
+        }
+    }
+
     /// Reads a serialised set. Bytes past the last whole entry, and entries past
     /// [`MAX_MINTED`], are ignored; a fingerprint given twice keeps its later expiry.
     pub fn from_bytes(bytes: &[u8]) -> MintedSet {

@@ -3,7 +3,7 @@
 //! held and read ([`crate::core::issued`]); every other response passes untouched.
 
 use super::metrics::{Counter, Metrics};
-use super::minted::{self, RequestMinted, SharedMinted};
+use super::minted::{self, RequestMinted};
 use super::request_headers::RequestHeaders;
 use crate::core::check::{CredentialCall, Denial, RequestCheck, Step};
 use crate::core::config::{Mode, Policy};
@@ -27,11 +27,11 @@ pub struct AkguardHttp {
     rule: Option<usize>,
     body_read: usize,
     leaked_counted: bool,
-    minted: SharedMinted,
     /// The minted keys were re-read for this request.
     minted_refreshed: bool,
-    /// The response is held and read for the credentials it issues to a leaked key.
-    credential_call: Option<CredentialCall>,
+    /// The response is held and read for the credentials it issues to a leaked key (boxed:
+    /// most requests have none, and every request's context stays small).
+    credential_call: Option<Box<CredentialCall>>,
     /// Bytes of the held response body so far.
     response_body_size: usize,
     /// The held response is content-encoded: its credentials cannot be read.
@@ -42,13 +42,7 @@ pub struct AkguardHttp {
 }
 
 impl AkguardHttp {
-    pub fn new(
-        policy: Rc<Policy>,
-        metrics: Metrics,
-        seed: u64,
-        context_id: u32,
-        minted: SharedMinted,
-    ) -> Self {
+    pub fn new(policy: Rc<Policy>, metrics: Metrics, seed: u64, context_id: u32) -> Self {
         AkguardHttp {
             policy,
             metrics,
@@ -58,7 +52,6 @@ impl AkguardHttp {
             rule: None,
             body_read: 0,
             leaked_counted: false,
-            minted,
             minted_refreshed: false,
             credential_call: None,
             response_body_size: 0,
@@ -202,13 +195,12 @@ impl HttpContext for AkguardHttp {
         let policy = Rc::clone(&self.policy);
         let policy = policy.chosen(self.rule);
         let mut lookup = RequestMinted {
-            cache: &self.minted,
             refreshed: &mut self.minted_refreshed,
         };
         let started = RequestCheck::start_with(policy, &mut lookup, &headers, end_of_stream);
         self.note_leaked(started.leaked_key_seen);
         self.check = started.check;
-        self.credential_call = started.credential_call;
+        self.credential_call = started.credential_call.map(Box::new);
         self.hold_response_headers = policy.hold_headers;
         if self.credential_call.is_some() {
             // Asks for an answer akguard can read (no signature covers this header).
@@ -240,12 +232,11 @@ impl HttpContext for AkguardHttp {
         };
         self.body_read += chunk.len();
         let mut lookup = RequestMinted {
-            cache: &self.minted,
             refreshed: &mut self.minted_refreshed,
         };
         let step = check.body_with(policy, &mut lookup, &chunk, end_of_stream);
         self.note_leaked(check.leaked_key_seen());
-        self.credential_call = check.credential_call(policy, &step);
+        self.credential_call = check.credential_call(policy, &step).map(Box::new);
         self.check = Some(check);
         self.act(step)
     }
@@ -257,12 +248,11 @@ impl HttpContext for AkguardHttp {
         let policy = Rc::clone(&self.policy);
         let policy = policy.chosen(self.rule);
         let mut lookup = RequestMinted {
-            cache: &self.minted,
             refreshed: &mut self.minted_refreshed,
         };
         let step = check.finish_with(policy, &mut lookup);
         self.note_leaked(check.leaked_key_seen());
-        self.credential_call = check.credential_call(policy, &step);
+        self.credential_call = check.credential_call(policy, &step).map(Box::new);
         self.check = Some(check);
         self.act(step)
     }

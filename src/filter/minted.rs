@@ -1,7 +1,8 @@
 //! Keys minted by leaked keys, kept in Envoy's shared data (`akguard.minted`) so that every
 //! worker's VM sees a key as soon as one of them records it.
 //!
-//! Each VM keeps a parsed copy, re-read only when the shared value's CAS number has moved,
+//! Each VM keeps one parsed copy (a thread-local, so no configuration allocates its own),
+//! re-read only when the shared value's CAS number has moved,
 //! and only when a request carries an `STS.` key reading to look up (at most once a request):
 //! requests with other keys never read it. A key is recorded by read, add, compare-and-swap
 //! write, repeated until the value read back holds it.
@@ -9,7 +10,6 @@
 use crate::core::minted::{MintedLookup, MintedSet};
 use proxy_wasm::hostcalls;
 use std::cell::RefCell;
-use std::rc::Rc;
 use std::time::UNIX_EPOCH;
 
 /// The shared-data key of the serialised [`MintedSet`].
@@ -38,45 +38,55 @@ fn read_shared() -> (MintedSet, Option<u32>) {
 }
 
 /// This VM's copy of the shared set.
-#[derive(Debug, Default)]
-pub struct MintedCache {
+#[derive(Debug)]
+struct MintedCache {
     cas: Option<u32>,
     set: MintedSet,
 }
 
-/// The copy, shared by the root context and the request contexts of one VM.
-pub type SharedMinted = Rc<RefCell<MintedCache>>;
+thread_local! {
+    static CACHE: RefCell<MintedCache> = const {
+        RefCell::new(MintedCache {
+            cas: None,
+            set: MintedSet::new(),
+        })
+    };
+}
 
-impl MintedCache {
-    /// Re-reads the shared set when it has changed since the last read.
-    pub fn refresh(&mut self) {
-        if let Ok((data, cas)) = hostcalls::get_shared_data(SHARED_KEY) {
-            if cas != self.cas || cas.is_none() {
-                self.set = MintedSet::from_bytes(data.as_deref().unwrap_or_default());
-                self.cas = cas;
-            }
+/// Re-reads the shared set when it has changed since the last read.
+fn refresh(cache: &mut MintedCache) {
+    if let Ok((data, cas)) = hostcalls::get_shared_data(SHARED_KEY) {
+        if cas != cache.cas || cas.is_none() {
+            cache.set = MintedSet::from_bytes(data.as_deref().unwrap_or_default());
+            cache.cas = cas;
         }
     }
+}
 
-    pub fn in_force(&self, now: u64) -> usize {
-        self.set.in_force(now)
-    }
+/// Re-reads the shared set (when changed) and returns how many keys are in force at `now`.
+pub fn in_force(now: u64) -> usize {
+    CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        refresh(&mut cache);
+        cache.set.in_force(now)
+    })
 }
 
 /// One request's view of the minted keys: the copy refreshed on its first lookup.
 pub struct RequestMinted<'a> {
-    pub cache: &'a RefCell<MintedCache>,
     pub refreshed: &'a mut bool,
 }
 
 impl MintedLookup for RequestMinted<'_> {
     fn is_minted(&mut self, key: &[u8]) -> bool {
-        if !*self.refreshed {
-            *self.refreshed = true;
-            self.cache.borrow_mut().refresh();
-        }
-        let cache = self.cache.borrow();
-        !cache.set.is_empty() && cache.set.contains(key, now_secs())
+        CACHE.with(|cache| {
+            let mut cache = cache.borrow_mut();
+            if !*self.refreshed {
+                *self.refreshed = true;
+                refresh(&mut cache);
+            }
+            !cache.set.is_empty() && cache.set.contains(key, now_secs())
+        })
     }
 }
 

@@ -4,7 +4,7 @@
 use super::config_reader::PluginConfigReader;
 use super::http::AkguardHttp;
 use super::metrics::{Counter, Metrics};
-use super::minted::{self, SharedMinted};
+use super::minted;
 use crate::core::config;
 use crate::core::config::Policy;
 use crate::core::list_file;
@@ -18,7 +18,6 @@ pub struct AkguardRoot {
     policy: Rc<Policy>,
     metrics: Metrics,
     seed: u64,
-    minted: SharedMinted,
 }
 
 impl AkguardRoot {
@@ -27,7 +26,6 @@ impl AkguardRoot {
             policy: Rc::new(empty_policy()),
             metrics: Metrics::define(),
             seed: 0,
-            minted: SharedMinted::default(),
         }
     }
 }
@@ -95,10 +93,8 @@ impl RootContext for AkguardRoot {
     fn on_tick(&mut self) {
         self.metrics.flush();
         self.metrics.record_vm_memory();
-        let mut cache = self.minted.borrow_mut();
-        cache.refresh();
         self.metrics
-            .set_minted_in_force(cache.in_force(minted::now_secs()));
+            .set_minted_in_force(minted::in_force(minted::now_secs()));
     }
 
     fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
@@ -107,7 +103,6 @@ impl RootContext for AkguardRoot {
             self.metrics.clone(),
             self.seed,
             context_id,
-            Rc::clone(&self.minted),
         )))
     }
 
