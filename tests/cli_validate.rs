@@ -25,6 +25,18 @@ fn a_valid_json_configuration_is_summarised() {
         "akguard.json: valid: leaked_keys=3 (distinct 2) mode=shadow deny_all_calls=false extra_operations=0 endpoints=1 max_body_bytes=1048576 high_risk_list=embedded published=2026-01 hold_headers=false\n"
     );
     assert_eq!(got.stderr, "");
+
+    write(
+        &dir,
+        "strict.json",
+        format!(r#"{{"leaked_keys": ["{KEY}"], "deny_credential_calls": true}}"#),
+    );
+    let got = run_in(&dir, &["validate", "strict.json"], None);
+    expect_code(&got, 0, "valid configuration");
+    assert_eq!(
+        got.stdout,
+        "strict.json: valid: leaked_keys=1 (distinct 1) mode=enforce deny_all_calls=false extra_operations=0 endpoints=0 max_body_bytes=1048576 deny_credential_calls=true high_risk_list=embedded published=2026-01 hold_headers=false\n"
+    );
 }
 
 #[test]
@@ -40,6 +52,7 @@ fn every_problem_is_reported_as_the_filter_reports_it() {
         r#"{"max_body_bytes": 0}"#,
         r#"{"max_body_bytes": 1.5}"#,
         r#"{"deny_all_calls": "yes"}"#,
+        r#"{"deny_credential_calls": 1}"#,
         r#"{"extra_operations": [{"product": "nosuch", "actions": ["X"]}]}"#,
         r#"{"extra_operations": [{"product": "ecs", "actions": ["Run Instances"]}]}"#,
         r#"{"endpoints": {"host:8080": "ecs"}}"#,

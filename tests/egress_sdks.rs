@@ -248,6 +248,31 @@ const CALLS: &[Call] = &[
         Who::Assumed("sts-assume-leaked"),
         false,
     ),
+    Call {
+        // A leaked key's AssumeRole passes; the key it gets is minted by a leaked key.
+        role: Some("acs:ram::1000000000000000:role/ops"),
+        ..call(
+            "sts-assume-by-leaked",
+            "sts",
+            "AssumeRole",
+            Who::Key(LEAKED),
+            false,
+        )
+    },
+    call(
+        "ecs-run-minted",
+        "ecs",
+        "RunInstances",
+        Who::Assumed("sts-assume-by-leaked"),
+        true,
+    ),
+    call(
+        "sts-whoami-minted",
+        "sts",
+        "GetCallerIdentity",
+        Who::Assumed("sts-assume-by-leaked"),
+        false,
+    ),
 ];
 
 /// Headers the gateway must not add to what the client signed and sent.

@@ -92,6 +92,10 @@ fn counters_in_stats_and_prometheus() {
         // The embedded list: published 2026-01, and its fingerprint.
         ("high_risk_list_published", 20260100),
         ("high_risk_list_digest", Catalog::embedded().unwrap().digest),
+        // No credential call among these requests.
+        ("minted_keys_recorded", 0),
+        ("minted_keys_in_force", 0),
+        ("credentials_unreadable", 0),
     ]
     .into_iter()
     .collect();
@@ -128,6 +132,7 @@ fn counters_in_stats_and_prometheus() {
             "keys_loaded",
             "high_risk_list_published",
             "high_risk_list_digest",
+            "minted_keys_in_force",
         ];
         let kind = if gauges.contains(name) {
             "gauge"

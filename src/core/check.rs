@@ -15,6 +15,7 @@ use super::config::{Mode, Policy};
 use super::decision::{could_be_listed, decide, Finding, Rule};
 use super::feed_slot::with_key_sets;
 use super::mask::printable;
+use super::minted::{MintedLookup, NoMinted};
 use super::params::{Param, ParamKind, ParamScanner};
 use super::reply::{self, Format, Reply, ReplyKind};
 use super::request::{
@@ -105,13 +106,61 @@ pub struct Started {
     pub check: Option<RequestCheck>,
     /// A leaked key was seen in the headers.
     pub leaked_key_seen: bool,
+    /// The request is let through (or shadow-denied) and may issue credentials to a leaked
+    /// key: its response is to be read ([`super::issued`]).
+    pub credential_call: Option<CredentialCall>,
+}
+
+/// A leaked key's call that may issue credentials, let through: what the filter needs to
+/// record the issued key, or to replace a response it cannot read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CredentialCall {
+    /// The leaked key that made the call, masked.
+    pub masked_key: String,
+    pub host: String,
+    pub request_id: Option<String>,
+    pub format: Format,
+    /// In shadow mode a response that cannot be read is logged, not replaced.
+    pub mode: Mode,
+}
+
+impl CredentialCall {
+    /// The deny that replaces a response whose credentials cannot be read.
+    pub fn reply(&self, fallback_request_id: &str) -> Reply {
+        let id = self.request_id.as_deref().unwrap_or(fallback_request_id);
+        reply::render(ReplyKind::Leaked, self.format, id, &self.host, "")
+    }
+
+    /// The log line for a recorded key: masked, as every key akguard logs.
+    pub fn recorded_line(&self, masked_minted: &str, expires: u64, request_id: &str) -> String {
+        format!(
+            "akguard minted-key: key={masked_minted} issued_to={} expires={expires} host={} request_id={request_id}",
+            or_dash(&self.masked_key),
+            or_dash(&printable(self.host.as_bytes())),
+        )
+    }
+
+    /// The log line for a response replaced (in shadow mode: let through) because its
+    /// credentials cannot be read.
+    pub fn unreadable_line(&self, request_id: &str) -> String {
+        let event = match self.mode {
+            Mode::Enforce => "deny",
+            Mode::Shadow => "shadow-deny",
+        };
+        format!(
+            "akguard {event}: key={} product=- action=- rule=unreadable-credentials mode={} host={} request_id={request_id}",
+            or_dash(&self.masked_key),
+            self.mode.label(),
+            or_dash(&printable(self.host.as_bytes())),
+        )
+    }
 }
 
 /// Takes one item read from the request into its record.
-fn note(tally: &mut Tally, policy: &Policy, item: &Item<'_>) {
+fn note(tally: &mut Tally, policy: &Policy, minted: &mut dyn MintedLookup, item: &Item<'_>) {
     match *item {
         Item::Key(key, candidate) => with_key_sets(&policy.keys, &policy.feed, |sets| {
-            tally.note_key(sets, key, candidate.cut)
+            tally.note_key_or_minted(sets, minted, key, candidate.cut)
         }),
         Item::Action { value, cut, .. } => tally.note_action(&policy.catalog, value, cut),
         Item::Version { .. } => {}
@@ -122,12 +171,24 @@ fn note(tally: &mut Tally, policy: &Policy, item: &Item<'_>) {
 impl RequestCheck {
     /// Checks the request headers. `end_of_stream` says no body follows.
     pub fn start(policy: &Policy, headers: &[impl HeaderField], end_of_stream: bool) -> Started {
+        Self::start_with(policy, &mut NoMinted, headers, end_of_stream)
+    }
+
+    /// [`Self::start`], with the keys minted by leaked keys looked up in `minted`.
+    pub fn start_with(
+        policy: &Policy,
+        minted: &mut dyn MintedLookup,
+        headers: &[impl HeaderField],
+        end_of_stream: bool,
+    ) -> Started {
         let mut keys = KeyWatch::default();
         let no_keys = with_key_sets(&policy.keys, &policy.feed, |sets| {
             if sets.iter().all(|s| s.is_empty()) {
                 return true;
             }
-            key_candidates_in_head(headers, &mut |key, c| keys.note_key(sets, key, c.cut));
+            key_candidates_in_head(headers, &mut |key, c| {
+                keys.note_key(sets, minted, key, c.cut)
+            });
             false
         });
         let leaked = keys.leak().is_some();
@@ -142,6 +203,7 @@ impl RequestCheck {
                 step: Step::Allow,
                 check: None,
                 leaked_key_seen: false,
+                credential_call: None,
             };
         }
         let mut tally = Tally::with_keys(keys);
@@ -154,7 +216,7 @@ impl RequestCheck {
                 tally.note_host(&policy.catalog, &policy.endpoints, host)
             }),
         }
-        head_items(headers, &mut |item| note(&mut tally, policy, &item));
+        head_items(headers, &mut |item| note(&mut tally, policy, minted, &item));
         let check = RequestCheck {
             tally,
             body_kind: kind,
@@ -175,10 +237,33 @@ impl RequestCheck {
         };
         let keep = step == Step::ReadBody;
         Started {
+            credential_call: check.credential_call(policy, &step),
             step,
             check: keep.then_some(check),
             leaked_key_seen: leaked,
         }
+    }
+
+    /// The call, decided by `step`, is let through (or shadow-denied) with a leaked key and
+    /// may issue credentials.
+    pub fn credential_call(&self, policy: &Policy, step: &Step) -> Option<CredentialCall> {
+        let through = match step {
+            Step::Allow => true,
+            Step::Deny(denial) => denial.mode == Mode::Shadow,
+            Step::ReadBody => false,
+        };
+        let leak = self.tally.leak()?;
+        (through && self.tally.may_issue_credentials(&policy.catalog)).then(|| CredentialCall {
+            masked_key: leak.masked_key().to_string(),
+            host: self.tally.host().to_string(),
+            request_id: self.request_id.clone(),
+            format: if self.tally.xml() {
+                Format::Xml
+            } else {
+                Format::Json
+            },
+            mode: policy.mode,
+        })
     }
 
     /// A leaked key has been seen in this request.
@@ -198,6 +283,17 @@ impl RequestCheck {
 
     /// Takes the next body chunk. `end_of_stream` says it is the last.
     pub fn body(&mut self, policy: &Policy, chunk: &[u8], end_of_stream: bool) -> Step {
+        self.body_with(policy, &mut NoMinted, chunk, end_of_stream)
+    }
+
+    /// [`Self::body`], with the keys minted by leaked keys looked up in `minted`.
+    pub fn body_with(
+        &mut self,
+        policy: &Policy,
+        minted: &mut dyn MintedLookup,
+        chunk: &[u8],
+        end_of_stream: bool,
+    ) -> Step {
         if self.body_kind != BodyKind::Form {
             self.body_bytes += chunk.len().min(1);
             return if !chunk.is_empty() {
@@ -222,7 +318,9 @@ impl RequestCheck {
             ParamKind::Action if !param.value.is_empty() => {
                 tally.note_action(&policy.catalog, param.value, param.cut)
             }
-            _ => param_items(param, Source::Body, &mut |item| note(tally, policy, &item)),
+            _ => param_items(param, Source::Body, &mut |item| {
+                note(tally, policy, minted, &item)
+            }),
         };
         scanner.feed(taken, &mut take);
         if end_of_stream && !over_limit {
@@ -237,6 +335,11 @@ impl RequestCheck {
     /// The request ended without a last body chunk (it had trailers).
     pub fn finish(&mut self, policy: &Policy) -> Step {
         self.body(policy, &[], true)
+    }
+
+    /// [`Self::finish`], with the keys minted by leaked keys looked up in `minted`.
+    pub fn finish_with(&mut self, policy: &Policy, minted: &mut dyn MintedLookup) -> Step {
+        self.body_with(policy, minted, &[], true)
     }
 
     /// A body akguard cannot read could change the decision: it could carry a listed
@@ -265,6 +368,20 @@ impl RequestCheck {
                     finding.rule = Rule::TooManyKeys;
                 }
                 self.deny(policy, &finding, ReplyKind::Leaked)
+            }
+            None if policy.deny_credential_calls
+                && self.tally.may_issue_credentials(&policy.catalog) =>
+            {
+                let product = self.tally.products().first().copied().flatten();
+                self.deny(
+                    policy,
+                    &Finding {
+                        rule: Rule::CredentialCall,
+                        product,
+                        action: self.tally.first_action().map(str::to_string),
+                    },
+                    ReplyKind::Leaked,
+                )
             }
             None if complete => Step::Allow,
             None => Step::ReadBody,

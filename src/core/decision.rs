@@ -37,6 +37,7 @@ pub enum Rule {
     UnreadBody,
     TooManyKeys,
     TooManyHosts,
+    CredentialCall,
 }
 
 impl Rule {
@@ -54,6 +55,7 @@ impl Rule {
             Rule::UnreadBody => "unread-body",
             Rule::TooManyKeys => "too-many-keys",
             Rule::TooManyHosts => "too-many-hosts",
+            Rule::CredentialCall => "credential-call",
         }
     }
 
@@ -81,6 +83,9 @@ impl Rule {
                 "more AccessKey ID readings than akguard looks up in one request: one could be leaked"
             }
             Rule::TooManyHosts => "the request names more products in its hosts than akguard keeps",
+            Rule::CredentialCall => {
+                "deny_credential_calls is set: a call that issues credentials is denied"
+            }
         }
     }
 }

@@ -18,8 +18,10 @@
 use super::catalog::{Catalog, ProductIndex};
 use super::decision::is_plain_action;
 use super::endpoints::{resolve, Endpoints};
+use super::issued::{is_credential_action, is_issuing_product, ISSUED_PREFIX};
 use super::keyset::{KeySet, Lookup};
 use super::mask::Shown;
+use super::minted::{MintedLookup, NoMinted};
 
 /// Most key readings of one request looked up by their SHA-256 digest (when the set holds
 /// `sha256:` or packed entries, for readings of an AccessKey ID's length). A client sends one
@@ -104,8 +106,16 @@ impl Default for KeyWatch {
 impl KeyWatch {
     /// Looks up one AccessKey ID reading (see [`super::request::Candidate`]) in the leaked
     /// set, unless a leak is already known. A reading cut short counts as leaked, as does one
-    /// to look up by digest past the [`MAX_DIGEST_LOOKUPS`]th.
-    pub fn note_key(&mut self, keys: &[&KeySet], key: &[u8], cut: bool) {
+    /// to look up by digest past the [`MAX_DIGEST_LOOKUPS`]th. A reading that could be an
+    /// issued key ([`ISSUED_PREFIX`]) and is in no set is then looked up in `minted` (while
+    /// the sets have entries: minted keys come from leaked ones).
+    pub fn note_key(
+        &mut self,
+        keys: &[&KeySet],
+        minted: &mut dyn MintedLookup,
+        key: &[u8],
+        cut: bool,
+    ) {
         if self.leak.is_some() || keys.iter().all(|k| k.is_empty()) {
             return;
         }
@@ -114,6 +124,9 @@ impl KeyWatch {
             return;
         }
         match KeySet::lookup_among(keys, key, &mut self.digests_left) {
+            Lookup::Clean if key.starts_with(ISSUED_PREFIX) && minted.is_minted(key) => {
+                self.leak = Some(Leak::Listed(Shown::masked_key(key)))
+            }
             Lookup::Clean => {}
             Lookup::Leaked => self.leak = Some(Leak::Listed(Shown::masked_key(key))),
             Lookup::OverBudget => self.leak = Some(Leak::TooManyKeys),
@@ -145,6 +158,8 @@ pub struct Tally {
     unreadable: Option<Shown>,
     /// The first action listed for some product.
     listed_anywhere: Option<Shown>,
+    /// An action read names a credential-issuing operation.
+    credential_action: bool,
     xml: bool,
 }
 
@@ -167,6 +182,7 @@ impl Tally {
             first_action: None,
             unreadable: None,
             listed_anywhere: None,
+            credential_action: false,
             xml: false,
         }
     }
@@ -219,9 +235,20 @@ impl Tally {
         self.too_many_products = false;
     }
 
-    /// Looks up one AccessKey ID reading (see [`KeyWatch::note_key`]).
+    /// Looks up one AccessKey ID reading in the leaked set (see [`KeyWatch::note_key`]).
     pub fn note_key(&mut self, keys: &[&KeySet], key: &[u8], cut: bool) {
-        self.keys.note_key(keys, key, cut);
+        self.keys.note_key(keys, &mut NoMinted, key, cut);
+    }
+
+    /// Looks up one AccessKey ID reading in the leaked set, then among the minted keys.
+    pub fn note_key_or_minted(
+        &mut self,
+        keys: &[&KeySet],
+        minted: &mut dyn MintedLookup,
+        key: &[u8],
+        cut: bool,
+    ) {
+        self.keys.note_key(keys, minted, key, cut);
     }
 
     /// Judges one action value (never empty) against the request's products.
@@ -235,6 +262,9 @@ impl Tally {
                 self.unreadable = shown();
             }
             return;
+        }
+        if is_credential_action(action) {
+            self.credential_action = true;
         }
         let listing = catalog.listing(action);
         if listing.is_empty() {
@@ -250,6 +280,18 @@ impl Tally {
                 }
             }
         }
+    }
+
+    /// The request may be a call that issues credentials: a credential-issuing action, or an
+    /// action that cannot be read, on a host of a product that issues credentials or of no
+    /// known product (the reading that watches the response).
+    pub fn may_issue_credentials(&self, catalog: &Catalog) -> bool {
+        let issuing = self.products().is_empty()
+            || self.products().iter().any(|p| {
+                p.and_then(|i| catalog.products.get(i))
+                    .is_none_or(|p| is_issuing_product(&p.id))
+            });
+        issuing && (self.credential_action || self.unreadable.is_some())
     }
 
     /// The reply is asked for in XML.

@@ -27,6 +27,9 @@ pub struct Metrics {
     vm_memory_bytes: Option<u32>,
     list_published: Option<u32>,
     list_digest: Option<u32>,
+    minted_keys_recorded: Option<u32>,
+    minted_keys_in_force: Option<u32>,
+    credentials_unreadable: Option<u32>,
 }
 
 /// A counter of [`Metrics`].
@@ -38,6 +41,8 @@ pub enum Counter {
     BodyTooLarge,
     ConfigAccepted,
     ConfigRejected,
+    MintedKeyRecorded,
+    CredentialsUnreadable,
 }
 
 fn define(kind: MetricType, name: &str) -> Option<u32> {
@@ -59,6 +64,9 @@ impl Metrics {
             vm_memory_bytes: define(MetricType::Gauge, "akguard.vm_memory_bytes"),
             list_published: define(MetricType::Gauge, "akguard.high_risk_list_published"),
             list_digest: define(MetricType::Gauge, "akguard.high_risk_list_digest"),
+            minted_keys_recorded: define(MetricType::Counter, "akguard.minted_keys_recorded"),
+            minted_keys_in_force: define(MetricType::Gauge, "akguard.minted_keys_in_force"),
+            credentials_unreadable: define(MetricType::Counter, "akguard.credentials_unreadable"),
         }
     }
 
@@ -84,6 +92,8 @@ impl Metrics {
             Counter::BodyTooLarge => self.body_too_large,
             Counter::ConfigAccepted => self.config_accepted,
             Counter::ConfigRejected => self.config_rejected,
+            Counter::MintedKeyRecorded => self.minted_keys_recorded,
+            Counter::CredentialsUnreadable => self.credentials_unreadable,
         };
         if let Some(id) = id {
             let _ = hostcalls::increment_metric(id, 1);
@@ -106,6 +116,13 @@ impl Metrics {
         }
         if let Some(id) = self.list_digest {
             let _ = hostcalls::record_metric(id, digest);
+        }
+    }
+
+    /// Records how many keys minted by leaked keys are in force.
+    pub fn set_minted_in_force(&self, keys: usize) {
+        if let Some(id) = self.minted_keys_in_force {
+            let _ = hostcalls::record_metric(id, keys as u64);
         }
     }
 

@@ -8,6 +8,7 @@ mod feed_metrics;
 mod feed_share;
 mod http;
 mod metrics;
+mod minted;
 mod request_headers;
 mod root;
 

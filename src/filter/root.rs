@@ -5,6 +5,7 @@ use super::config_reader::PluginConfigReader;
 use super::feed::FeedFetcher;
 use super::http::AkguardHttp;
 use super::metrics::{Counter, Metrics};
+use super::minted;
 use crate::core::config;
 use crate::core::config::Policy;
 use crate::core::deny_log::{DenyLog, DEFAULT_LINES_PER_SECOND};
@@ -142,6 +143,8 @@ impl RootContext for AkguardRoot {
             warn!("{line}");
         }
         self.metrics.record_vm_memory();
+        self.metrics
+            .set_minted_in_force(minted::in_force(minted::now_secs()));
         if let Some(feed) = &mut self.feed {
             feed.tick();
         }

@@ -72,6 +72,7 @@ pub fn get_shared_data(
     cas_ptr: i32,
 ) -> Result<(), Fault> {
     let key = read_text(c, kptr, klen)?;
+    c.data_mut().shared_data_reads += 1;
     let (value, cas) = c
         .data()
         .shared_data

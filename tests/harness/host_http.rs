@@ -37,8 +37,10 @@ pub fn get_buffer(
             Some(response) => &response.body,
             None => return Err(Status::NotFound.into()),
         },
-        // The fake proxy has no response phase: the filter only sees requests.
-        abi::BUFFER_RESPONSE_BODY => return Err(Status::NotFound.into()),
+        abi::BUFFER_RESPONSE_BODY => match state.current_stream() {
+            Some(stream) => &stream.response_body,
+            None => return Err(Status::NotFound.into()),
+        },
         other => {
             state.record_unimplemented(format!("proxy_get_buffer_bytes(buffer type {other})"));
             return Err(Status::Unimplemented.into());
@@ -56,7 +58,7 @@ pub fn get_buffer(
     give(c, &bytes, ptr_ptr, size_ptr)
 }
 
-/// `proxy_set_buffer_bytes`: replaces a range of the held request body.
+/// `proxy_set_buffer_bytes`: replaces a range of the held request or response body.
 pub fn set_buffer(
     c: &mut Call<'_>,
     kind: i32,
@@ -67,12 +69,16 @@ pub fn set_buffer(
 ) -> Result<(), Fault> {
     let value = read(c, ptr, len)?;
     let state = c.data_mut();
-    if kind != abi::BUFFER_REQUEST_BODY {
+    if kind != abi::BUFFER_REQUEST_BODY && kind != abi::BUFFER_RESPONSE_BODY {
         state.record_unimplemented(format!("proxy_set_buffer_bytes(buffer type {kind})"));
         return Err(Status::Unimplemented.into());
     }
     let stream = state.current_stream().ok_or(Status::NotFound)?;
-    let body = &mut stream.buffered_body;
+    let body = if kind == abi::BUFFER_REQUEST_BODY {
+        &mut stream.buffered_body
+    } else {
+        &mut stream.response_body
+    };
     let from = (start as u32 as usize).min(body.len());
     let to = from.saturating_add(size as u32 as usize).min(body.len());
     body.splice(from..to, value);

@@ -15,6 +15,8 @@ pub enum Phase {
     RequestHeaders,
     RequestBody,
     RequestTrailers,
+    ResponseHeaders,
+    ResponseBody,
     Tick,
     HttpCallResponse,
     Done,
@@ -110,6 +112,9 @@ pub struct Stream {
     /// Request body held by the proxy: the chunks received since the module last let the
     /// body go on. `proxy_on_request_body` gets its length.
     pub buffered_body: Vec<u8>,
+    /// Response body held by the proxy: every chunk delivered so far (the harness never
+    /// sends a response on).
+    pub response_body: Vec<u8>,
     pub callbacks: Vec<Callback>,
     pub local_response: Option<LocalResponse>,
     /// `proxy_send_local_response` calls (a second one is recorded here, not kept).
@@ -214,6 +219,8 @@ pub struct HostState {
     pub plugin_configuration_reads: Vec<(usize, usize)>,
     pub properties: HashMap<Vec<u8>, Vec<u8>>,
     pub shared_data: HashMap<String, (Vec<u8>, u32)>,
+    /// `proxy_get_shared_data` calls.
+    pub shared_data_reads: usize,
     pub http_calls: Vec<HttpCall>,
     pub next_token: u32,
     pub call_response: Option<CallResponse>,
@@ -246,6 +253,7 @@ impl Default for HostState {
             plugin_configuration_reads: Vec::new(),
             properties: HashMap::new(),
             shared_data: HashMap::new(),
+            shared_data_reads: 0,
             http_calls: Vec::new(),
             next_token: 1,
             call_response: None,

@@ -328,6 +328,61 @@ impl Vm {
         ))
     }
 
+    /// Delivers the response headers (`proxy_on_response_headers`).
+    pub fn response_headers(&mut self, id: u32, headers: Pairs, end_of_stream: bool) -> Action {
+        let count = headers.len();
+        self.stream_mut(id).response_headers = headers;
+        self.response_callback(
+            id,
+            Phase::ResponseHeaders,
+            "proxy_on_response_headers",
+            count,
+            end_of_stream,
+        )
+    }
+
+    /// Delivers a response body chunk as Envoy does: added to the response body the proxy
+    /// holds, whose whole length `proxy_on_response_body` gets.
+    pub fn response_body(&mut self, id: u32, chunk: &[u8], end_of_stream: bool) -> Action {
+        let stream = self.stream_mut(id);
+        stream.response_body.extend_from_slice(chunk);
+        let size = stream.response_body.len();
+        self.response_callback(
+            id,
+            Phase::ResponseBody,
+            "proxy_on_response_body",
+            size,
+            end_of_stream,
+        )
+    }
+
+    fn response_callback(
+        &mut self,
+        id: u32,
+        phase: Phase,
+        export: &str,
+        size: usize,
+        eos: bool,
+    ) -> Action {
+        let code = self.call::<(i32, i32, i32), i32>(
+            Some(id),
+            phase,
+            export,
+            (id as i32, size as i32, i32::from(eos)),
+        );
+        let action = Action::from_code(code);
+        let progress = self.store.data().progress;
+        self.stream_mut(id).callbacks.push(Callback {
+            phase,
+            size,
+            end_of_stream: eos,
+            action,
+            body_bytes_read: progress.body_bytes_read,
+            sent_local_response: progress.sent_local_response,
+        });
+        action
+    }
+
     /// Ends a stream as Envoy does when it is destroyed: `proxy_on_done`, `proxy_on_log`,
     /// `proxy_on_delete`.
     pub fn close_stream(&mut self, id: u32) {

@@ -27,6 +27,7 @@ pub const FIELDS: &[&str] = &[
     "leaked_keys",
     "mode",
     "deny_all_calls",
+    "deny_credential_calls",
     "extra_operations",
     "endpoints",
     "max_body_bytes",
@@ -284,6 +285,7 @@ fn load_with(
     let mut catalog = list;
     let mut mode = Mode::Enforce;
     let mut deny_all_calls = false;
+    let mut deny_credential_calls = false;
     let mut unknown_hosts = UnknownHosts::Deny;
     let mut endpoints = Endpoints::default();
     let mut max_body_bytes = DEFAULT_MAX_BODY_BYTES;
@@ -313,6 +315,11 @@ fn load_with(
                 deny_all_calls = value
                     .as_bool()
                     .ok_or_else(|| expected("deny_all_calls", "a boolean", value))?
+            }
+            "deny_credential_calls" => {
+                deny_credential_calls = value
+                    .as_bool()
+                    .ok_or_else(|| expected("deny_credential_calls", "a boolean", value))?
             }
             "unknown_hosts" => {
                 unknown_hosts = match value.as_str() {
@@ -386,6 +393,7 @@ fn load_with(
             keys,
             mode,
             deny_all_calls,
+            deny_credential_calls,
             unknown_hosts,
             endpoints,
             max_body_bytes,

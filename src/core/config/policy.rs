@@ -41,6 +41,9 @@ pub struct Policy {
     pub keys: KeySet,
     pub mode: Mode,
     pub deny_all_calls: bool,
+    /// Deny a leaked key's calls that issue credentials (STS `AssumeRole`, …), which
+    /// otherwise pass and have the key they issue treated as leaked.
+    pub deny_credential_calls: bool,
     /// What a leaked key's call to a host of no known product meets.
     pub unknown_hosts: UnknownHosts,
     pub endpoints: Endpoints,
@@ -97,6 +100,11 @@ impl Policy {
             UnknownHosts::Deny => String::new(),
             other => format!(" unknown_hosts={}", other.label()),
         };
+        let credential_calls = if self.deny_credential_calls {
+            " deny_credential_calls=true"
+        } else {
+            ""
+        };
         let pinned = match self.product {
             Some(p) => format!(" product={}", self.catalog.products[p].id),
             None => String::new(),
@@ -132,7 +140,7 @@ impl Policy {
             None => String::new(),
         };
         format!(
-            "leaked_keys={} (distinct {}) mode={} deny_all_calls={} extra_operations={} endpoints={} max_body_bytes={}{pinned}{unknown_hosts}{deny_log}{list}{feed}{rules}",
+            "leaked_keys={} (distinct {}) mode={} deny_all_calls={} extra_operations={} endpoints={} max_body_bytes={}{credential_calls}{pinned}{unknown_hosts}{deny_log}{list}{feed}{rules}",
             self.keys_given,
             self.keys.len(),
             self.mode.label(),

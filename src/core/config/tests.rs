@@ -11,6 +11,7 @@ fn accepts_a_full_configuration() {
     let text = format!(
         r#"{{"leaked_keys": ["LTAI5tLeakedKeyExample01", "STS.abc", "{DIGEST}", "LTAI5tLeakedKeyExample01"],
             "mode": "shadow", "deny_all_calls": true, "max_body_bytes": 4096, "hold_headers": true,
+            "deny_credential_calls": true,
             "extra_operations": [{{"product": "ecs", "actions": ["DescribeInstances"]}}],
             "endpoints": {{"ecs.internal.example": "ecs", "*.rds.example": "rds"}}}}"#
     );
@@ -24,6 +25,8 @@ fn accepts_a_full_configuration() {
     assert!(p.keys.contains(b"STS.abc"));
     assert_eq!(p.mode, Mode::Shadow);
     assert!(p.deny_all_calls);
+    assert!(p.deny_credential_calls);
+    assert!(p.summary().contains(" deny_credential_calls=true"));
     assert_eq!(p.max_body_bytes, 4096);
     assert!(p.hold_headers);
     assert_eq!(p.endpoints.len(), 2);
@@ -234,6 +237,8 @@ fn defaults_and_empty_configurations() {
         assert_eq!(loaded.warnings.len(), 1, "{text:?}");
         assert_eq!(loaded.policy.mode, Mode::Enforce);
         assert!(!loaded.policy.deny_all_calls);
+        assert!(!loaded.policy.deny_credential_calls);
+        assert!(!loaded.policy.summary().contains("deny_credential_calls"));
         assert_eq!(loaded.policy.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
     }
     let struct_number = load(br#"{"leaked_keys":["LTAIx"],"max_body_bytes": 2048.0}"#).unwrap();
@@ -304,6 +309,16 @@ fn rejects_with_the_field_path() {
             r#"{"deny_all_calls": "yes"}"#,
             "deny_all_calls",
             "expected a boolean, found a string",
+        ),
+        (
+            r#"{"deny_credential_calls": "true"}"#,
+            "deny_credential_calls",
+            "expected a boolean, found a string",
+        ),
+        (
+            r#"{"_rules_": [{"_match_route_": ["r"], "deny_credential_calls": 0}]}"#,
+            "_rules_[0].deny_credential_calls",
+            "expected a boolean, found number 0",
         ),
         (
             r#"{"hold_headers": 1}"#,
