@@ -1,6 +1,9 @@
 """An SVG of the soak's series over time, written with the standard library alone: one panel
-a series group (memory in MiB, p99 latency in ms), time in minutes along the bottom."""
+a series group (Envoy's resident memory, the VMs' linear memory, latency), time along the
+bottom. `python3 plot.py SOAK.csv SOAK.svg [TITLE]` draws it again from the CSV."""
 
+import csv
+import sys
 from xml.sax.saxutils import escape
 
 WIDTH, PANEL_HEIGHT, LEFT, RIGHT, TOP, GAP = 760, 200, 64, 16, 28, 56
@@ -41,12 +44,14 @@ def panel(out, top, title, unit, times, series):
                    'stroke="#eee"/>')
         out.append(f'<text x="{LEFT - 6}" y="{y(v) + 4:.1f}" font-size="11" '
                    f'text-anchor="end">{v:g}</text>')
+    minutes = t_max >= 300
     for i in range(6):
         t = t_max * i / 5
+        label = f"{t / 60:.0f}" if minutes else f"{t:.0f}"
         out.append(f'<text x="{x(t):.1f}" y="{top + height + 16}" font-size="11" '
-                   f'text-anchor="middle">{t / 60:.1f}</text>')
+                   f'text-anchor="middle">{label}</text>')
     out.append(f'<text x="{right}" y="{top + height + 32}" font-size="11" '
-               f'text-anchor="end">minutes ({escape(unit)})</text>')
+               f'text-anchor="end">{"minutes" if minutes else "seconds"}; {escape(unit)}</text>')
     for n, (label, vs) in enumerate(series):
         colour = COLOURS[n % len(COLOURS)]
         points = " ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in zip(times, vs) if v is not None)
@@ -68,3 +73,23 @@ def write_svg(path, title, times, panels):
     out.append("</svg>")
     with open(path, "w") as f:
         f.write("\n".join(out) + "\n")
+
+
+def svg_from_csv(csv_path, svg_path, title):
+    """The soak's three panels from its CSV."""
+    with open(csv_path) as f:
+        rows = list(csv.DictReader(f))
+
+    def column(name):
+        return [float(r[name]) if r[name] else None for r in rows]
+
+    write_svg(svg_path, title, column("t_s"), [
+        ("Envoy resident memory", "MiB", [("Envoy RSS", column("envoy_rss_mib"))]),
+        ("akguard VM linear memory (akguard.vm_memory_bytes samples)", "MiB",
+         [("highest", column("vm_memory_max_mib")), ("lowest", column("vm_memory_min_mib"))]),
+        ("Latency per bucket", "ms", [("p99", column("p99_ms")), ("p50", column("p50_ms"))]),
+    ])
+
+
+if __name__ == "__main__":
+    svg_from_csv(sys.argv[1], sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else "akguard soak")

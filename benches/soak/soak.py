@@ -491,16 +491,9 @@ def main():
         f.write(",".join(rows[0]) + "\n")
         for row in rows:
             f.write(",".join(str(v) for v in row.values()) + "\n")
-    times = [r["t_s"] for r in rows]
-    num = lambda key: [r[key] if r[key] != "" else None for r in rows]  # noqa: E731
     svg_path = out_dir / f"{args.prefix}.svg"
-    plot.write_svg(svg_path, f"akguard soak: {args.minutes:g} min, Envoy --concurrency 2, "
-                   f"ECDS push every {args.push_seconds:g} s", times, [
-                       ("Memory", "MiB", [("Envoy RSS", num("envoy_rss_mib")),
-                                          ("VM linear memory, highest", num("vm_memory_max_mib")),
-                                          ("VM linear memory, lowest", num("vm_memory_min_mib"))]),
-                       ("Latency", "ms", [("p99", num("p99_ms")), ("p50", num("p50_ms"))]),
-                   ])
+    plot.svg_from_csv(csv_path, svg_path, f"akguard soak: {args.minutes:g} min, Envoy "
+                      f"--concurrency 2, ECDS push every {args.push_seconds:g} s")
 
     vm_errors = [l for l in log.splitlines() if "RuntimeError" in l or "vm_reload" in l]
     if vm_errors:
