@@ -12,14 +12,21 @@
 //! Every failure is logged by Envoy as `Function: proxy_on_request_headers failed: Uncaught
 //! RuntimeError`. Prints the time from a trap to the first request checked again (run with
 //! `--nocapture`).
+//!
+//! A configuration the VM cannot hold, pushed through ECDS (the filter reserves more linear
+//! memory than Envoy's V8 lets a VM have, 1 GiB), fails the VM's configure: Envoy rejects the
+//! update, logs why (`memory allocation of … bytes failed`, `Failed to configure base Wasm
+//! plugin`) and the previous configuration keeps checking.
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 mod envoy;
 
-use envoy::bootstrap::{bootstrap, direct_route, listener, virtual_host, UPSTREAM_BODY};
+use envoy::bootstrap::{
+    bootstrap, direct_route, ecds_filter, listener, virtual_host, UPSTREAM_BODY,
+};
 use envoy::client::{send_h1, Request, Response};
-use envoy::{repo_root, Envoy, Options};
+use envoy::{replace_atomically, repo_root, Envoy, Options};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::process::Command;
@@ -47,23 +54,41 @@ fn trap_module() -> PathBuf {
         .clone()
 }
 
-fn trap_filter(policy: &str) -> Value {
+fn trap_plugin(policy: &str, configuration: &str) -> Value {
     json!({
-        "name": "trap",
-        "typed_config": {
-            "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
-            "config": {
-                "name": "trap",
-                "root_id": "trap",
-                "failure_policy": policy,
-                "vm_config": {
-                    "vm_id": "trap",
-                    "runtime": "envoy.wasm.runtime.v8",
-                    "code": { "local": { "filename": trap_module() } }
-                }
+        "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
+        "config": {
+            "name": "trap",
+            "root_id": "trap",
+            "failure_policy": policy,
+            "vm_config": {
+                "vm_id": "trap",
+                "runtime": "envoy.wasm.runtime.v8",
+                "code": { "local": { "filename": trap_module() } }
+            },
+            "configuration": {
+                "@type": "type.googleapis.com/google.protobuf.StringValue",
+                "value": configuration
             }
         }
     })
+}
+
+fn trap_filter(policy: &str) -> Value {
+    json!({ "name": "trap", "typed_config": trap_plugin(policy, "deny=x-leaked") })
+}
+
+/// The trap filter's ECDS file, with `configuration`.
+fn write_trap_resource(file: &std::path::Path, configuration: &str) {
+    let resource = json!({
+        "version_info": "1",
+        "resources": [{
+            "@type": "type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig",
+            "name": "trap",
+            "typed_config": trap_plugin("FAIL_RELOAD", configuration)
+        }]
+    });
+    replace_atomically(file, &serde_json::to_vec_pretty(&resource).unwrap());
 }
 
 fn start(policy: &str) -> Envoy {
@@ -199,4 +224,59 @@ fn fail_reload_refuses_then_reloads_and_checks_again() {
         first.as_secs_f64() * 1000.0,
         second.as_secs_f64() * 1000.0
     );
+}
+
+#[test]
+fn a_configuration_beyond_the_vm_memory_is_rejected_and_the_previous_one_stays() {
+    let dir = Envoy::prepare_dir("failing-vm-memory");
+    let ecds_dir = dir.join("ecds");
+    std::fs::create_dir_all(&ecds_dir).unwrap();
+    let file = ecds_dir.join("trap.json");
+    write_trap_resource(&file, "deny=x-leaked");
+    let config = bootstrap(
+        vec![listener(
+            "guarded",
+            vec![virtual_host("all", &["*"], vec![direct_route("upstream")])],
+            vec![ecds_filter("trap", &file)],
+        )],
+        vec![],
+    );
+    let envoy = Envoy::start_in(
+        dir,
+        &config,
+        &Options {
+            concurrency: 1,
+            tag: "failing-vm-memory".into(),
+        },
+    );
+    assert_checking(&envoy);
+    let fails = "extension_config_discovery.http_filter.trap.config_fail";
+    let accepted = "extension_config_discovery.http_filter.trap.update_success";
+    let accepted_before = envoy.stat(accepted);
+
+    // 1,100 MiB: more than a VM may have.
+    write_trap_resource(&file, "deny=x-other reserve_mib=1100");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while envoy.stat(fails) == 0 {
+        assert!(Instant::now() < deadline, "the update was not rejected");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    envoy.wait_log_line(&["1153433600"]);
+    envoy.wait_log_line(&["Failed to configure base Wasm plugin"]);
+    envoy.wait_log_line(&["Filesystem config update rejected", "trap"]);
+    assert_eq!(envoy.stat(accepted), accepted_before);
+    for _ in 0..20 {
+        assert_checking(&envoy);
+        assert_eq!(call(&envoy, Some("x-other")).status, 200);
+    }
+
+    // A configuration it can hold is taken.
+    write_trap_resource(&file, "deny=x-other reserve_mib=64");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while call(&envoy, Some("x-other")).status != 403 {
+        assert!(Instant::now() < deadline, "the next update was not taken");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(envoy.stat(accepted), accepted_before + 1);
+    assert_eq!(envoy.stat(fails), 1);
 }
