@@ -25,6 +25,7 @@ leaked-through call, accepted invalid configuration or unconfirmed push."""
 
 import argparse
 import base64
+import bisect
 import hashlib
 import json
 import os
@@ -432,20 +433,20 @@ def main():
     # Judge every response against the sets it may have met.
     window = args.swap_window_ms / 1000
     valid = [p for p in pushes if p["valid"]]
+    ats = [p["at"] for p in valid]
+    ends = [(p["confirmed"] or float("inf")) + window for p in valid]
+    longest = max((e - a for a, e in zip(ats, ends)), default=0.0)
     unexpected, leaked_through, leaked_calls, examples = 0, 0, 0, []
-    per_record = []
+    buckets = {}
     latest_old = 0.0
     for sent, received, kind, status in records:
         name, _, expect = mix[kind]
-        in_force = "A"
-        allowed = set()
-        for p in valid:
-            if p["at"] <= sent:
-                in_force = p["set"]
-            end = (p["confirmed"] or float("inf")) + window
-            if p["at"] <= received and end >= sent:
-                allowed |= {p["old"], p["set"]}
-        allowed.add(in_force)
+        last = bisect.bisect_right(ats, sent) - 1
+        in_force = valid[last]["set"] if last >= 0 else "A"
+        allowed = {in_force}
+        for k in range(bisect.bisect_left(ats, sent - longest), bisect.bisect_right(ats, received)):
+            if ends[k] >= sent:
+                allowed |= {valid[k]["old"], valid[k]["set"]}
         outcomes = {expect(s) for s in allowed}
         ok = status in outcomes
         leaked = outcomes == {403}
@@ -458,26 +459,24 @@ def main():
                                 f"{sorted(outcomes)} (sets {sorted(allowed)})")
         elif expect(in_force) != status:
             # The old set's outcome after the push: how long a swap took.
-            for p in valid:
-                if p["at"] <= sent:
-                    last = p
-            latest_old = max(latest_old, sent - last["at"])
-        per_record.append((sent, received, ok, ok or not leaked))
+            latest_old = max(latest_old, sent - ats[last])
+        row = buckets.setdefault(int((sent - start) // bucket), [[], 0, 0])
+        row[0].append((received - sent) * 1000)
+        row[1] += not ok
+        row[2] += not ok and leaked
 
     rows = []
-    t = 0.0
-    while t < duration:
-        lo, hi = start + t, start + t + bucket
-        here = [r for r, p in zip(records, per_record) if lo <= r[0] < hi]
-        lat = [(r[1] - r[0]) * 1000 for r in here]
+    for n in range(int(-(-duration // bucket))):
+        lo, hi = start + n * bucket, start + (n + 1) * bucket
+        lat, bad, through = buckets.get(n, [[], 0, 0])
         mem = [s for s in samples if lo <= s[0] < hi]
-        in_force = [p for p in valid if p["at"] < hi]
-        keys = (in_force[-1]["size"] if in_force else SIZES[0]) + len(base_keys) + 2
+        last = bisect.bisect_left(ats, hi) - 1
+        keys = (valid[last]["size"] if last >= 0 else SIZES[0]) + len(base_keys) + 2
         rows.append({
-            "t_s": round(t + bucket, 1),
-            "requests": len(here),
-            "unexpected": sum(1 for r, p in zip(records, per_record) if lo <= r[0] < hi and not p[2]),
-            "leaked_through": sum(1 for r, p in zip(records, per_record) if lo <= r[0] < hi and not p[3]),
+            "t_s": round((n + 1) * bucket, 1),
+            "requests": len(lat),
+            "unexpected": bad,
+            "leaked_through": through,
             "p50_ms": round(percentile(lat, 0.50), 2) if lat else "",
             "p99_ms": round(percentile(lat, 0.99), 2) if lat else "",
             "envoy_rss_mib": round(max(s[1] for s in mem) / 2**20, 1) if mem else "",
@@ -485,7 +484,6 @@ def main():
             "vm_memory_max_mib": round(max(s[2] for s in mem) / 2**20, 2) if mem else "",
             "keys_in_force": keys,
         })
-        t += bucket
     csv_path = out_dir / f"{args.prefix}.csv"
     with open(csv_path, "w") as f:
         f.write(",".join(rows[0]) + "\n")
