@@ -17,6 +17,11 @@
 #   ./build.sh bench --flood
 #                      clean calls through akguard with and without a concurrent flood of
 #                      leaked-key calls, and the deny log's lines (benches/ab/flood.py)
+#   ./build.sh soak [--minutes N]
+#                      build, then akguard in Envoy for N minutes (default 30) under steady
+#                      traffic while key sets of up to 100,000 keys and invalid configurations
+#                      are pushed through ECDS every 3 s (benches/soak/soak.py; CSV and plot
+#                      into docs/soak.csv and docs/soak.svg); one minute of it runs in `test`
 #   ./build.sh image [--push REGISTRY/NAME:TAG [--insecure-registry]]
 #                      build, then the Wasm plugin image (deploy/image/build_image.py: an OCI
 #                      layout in target/image/akguard-oci and its archive), printing its digest
@@ -251,8 +256,14 @@ case "${1:-build}" in
     shift
     image "$@"
     ;;
+  soak)
+    shift
+    build
+    ensure_envoy
+    python3 benches/soak/soak.py "$@"
+    ;;
   *)
-    echo "usage: $0 {build|test|run [port] [admin-port]|demo [port] [admin-port]|bench [--egress|--flood]|image [--push REGISTRY/NAME:TAG]}" >&2
+    echo "usage: $0 {build|test|run [port] [admin-port]|demo [port] [admin-port]|bench [--egress|--flood]|soak [--minutes N]|image [--push REGISTRY/NAME:TAG]}" >&2
     exit 2
     ;;
 esac

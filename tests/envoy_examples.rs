@@ -263,3 +263,43 @@ fn the_higress_wasmplugin_carries_a_valid_configuration() {
     let err = config::load(broken.to_string().as_bytes()).unwrap_err();
     assert_eq!(err.path, "_rules_[1].leaked_keys[0]", "{err}");
 }
+
+/// Every mapping under `value` that holds `key`.
+fn holding<'a>(value: &'a Value, key: &str, found: &mut Vec<&'a Map<String, Value>>) {
+    match value {
+        Value::Object(map) => {
+            if map.contains_key(key) {
+                found.push(map);
+            }
+            map.values().for_each(|v| holding(v, key, found));
+        }
+        Value::Array(items) => items.iter().for_each(|v| holding(v, key, found)),
+        _ => {}
+    }
+}
+
+#[test]
+fn every_example_fails_closed() {
+    // Envoy: each Wasm plugin config (the mapping with a vm_config) reloads a failed VM and
+    // refuses requests until it is back; none fails open.
+    for name in [
+        "envoy-demo.yaml",
+        "envoy-egress-proxy.yaml",
+        "envoy-egress-intercept.yaml",
+        "ecds/akguard.yaml",
+    ] {
+        let doc = yaml(&examples().join(name));
+        let mut plugins = Vec::new();
+        holding(&doc, "vm_config", &mut plugins);
+        assert!(!plugins.is_empty(), "{name}: no Wasm plugin config");
+        for plugin in plugins {
+            assert_eq!(plugin["failure_policy"], "FAIL_RELOAD", "{name}");
+            assert!(!plugin.contains_key("fail_open"), "{name}: fail_open");
+        }
+    }
+    // Istio and Higress: failStrategy FAIL_CLOSE (every version that has the field knows it).
+    for name in ["istio-wasmplugin.yaml", "higress-wasmplugin.yaml"] {
+        let doc = yaml(&examples().join(name));
+        assert_eq!(doc["spec"]["failStrategy"], "FAIL_CLOSE", "{name}");
+    }
+}
