@@ -56,7 +56,8 @@ INVALID = [
     ('{"leaked_keys": ["not a key"]}', "leaked_keys[0]"),
     ('{"leaked_keys": ["LTAI5tLeakedKey000000001"], "max_body_bytes": "large"}',
      "max_body_bytes"),
-    ('{"leaked_keys": ["LTAI5tLeakedKey000000001"', "leaked_keys[1]"),
+    # A text cut short: named for the whole configuration, with its line and column.
+    ('{"leaked_keys": ["LTAI5tLeakedKey000000001"', "configuration: not valid JSON"),
     ('{"leaked_keys_packed": "!!!!"}', "leaked_keys_packed"),
 ]
 ECDS_PREFIX = "extension_config_discovery.http_filter.akguard."
