@@ -78,7 +78,8 @@ impl Denial {
     }
 }
 
-fn or_dash(text: &str) -> &str {
+/// `-` for an empty log field.
+pub(crate) fn or_dash(text: &str) -> &str {
     if text.is_empty() {
         "-"
     } else {

@@ -8,7 +8,7 @@
 //! counted together in one line of their own. The full lines written plus the counts in the
 //! summary lines equal the denies (enforced and shadow), which the metrics count exactly.
 
-use super::check::Denial;
+use super::check::{or_dash, Denial};
 
 /// Full deny lines a VM writes a second unless configured (`deny_log_lines_per_second`).
 pub const DEFAULT_LINES_PER_SECOND: u32 = 20;
@@ -125,14 +125,6 @@ impl DenyLog {
             self.others = 0;
         }
         out
-    }
-}
-
-fn or_dash(text: &str) -> &str {
-    if text.is_empty() {
-        "-"
-    } else {
-        text
     }
 }
 

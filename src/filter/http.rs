@@ -2,6 +2,7 @@
 //! carries out its steps. A leaked key's call that may issue credentials has its response
 //! held and read ([`crate::core::issued`]); every other response passes untouched.
 
+use super::clock;
 use super::metrics::{Counter, Metrics};
 use super::minted::{self, RequestMinted};
 use super::request_headers::RequestHeaders;
@@ -18,7 +19,6 @@ use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::Action;
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::time::UNIX_EPOCH;
 
 pub struct AkguardHttp {
     policy: Rc<Policy>,
@@ -126,7 +126,7 @@ impl AkguardHttp {
         let recorded = match read_issued(&body, complete) {
             Issued::Nothing => return,
             Issued::Key { id, expires } => {
-                let now = minted::now_secs();
+                let now = clock::now_secs();
                 if expires <= now {
                     return;
                 }
@@ -171,11 +171,7 @@ impl AkguardHttp {
     fn deny(&self, denial: &Denial) -> Action {
         let fallback = generated_request_id(self.seed, u64::from(self.context_id));
         let request_id = denial.request_id.clone().unwrap_or(fallback);
-        let now = self
-            .get_current_time()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or_default();
+        let now = clock::now_secs();
         for line in self.deny_log.borrow_mut().record(now, denial, &request_id) {
             warn!("{line}");
         }

@@ -7,10 +7,10 @@
 //! requests with other keys never read it. A key is recorded by read, add, compare-and-swap
 //! write, repeated until the value read back holds it.
 
+use super::clock;
 use crate::core::minted::{MintedLookup, MintedSet};
 use proxy_wasm::hostcalls;
 use std::cell::RefCell;
-use std::time::UNIX_EPOCH;
 
 /// The shared-data key of the serialised [`MintedSet`].
 pub const SHARED_KEY: &str = "akguard.minted";
@@ -18,14 +18,6 @@ pub const SHARED_KEY: &str = "akguard.minted";
 /// Most read-and-swap rounds for one key (each fails only when another worker wrote between
 /// its read and its write).
 const RECORD_ATTEMPTS: usize = 8;
-
-/// Seconds since the Unix epoch, as the host tells them.
-pub fn now_secs() -> u64 {
-    hostcalls::get_current_time()
-        .ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_secs())
-}
 
 fn read_shared() -> (MintedSet, Option<u32>) {
     match hostcalls::get_shared_data(SHARED_KEY) {
@@ -85,7 +77,7 @@ impl MintedLookup for RequestMinted<'_> {
                 *self.refreshed = true;
                 refresh(&mut cache);
             }
-            !cache.set.is_empty() && cache.set.contains(key, now_secs())
+            !cache.set.is_empty() && cache.set.contains(key, clock::now_secs())
         })
     }
 }

@@ -2,6 +2,7 @@
 //! from the host, hands them to the policy core, and acts on the verdict (continue, hold,
 //! local reply), counting and logging as it goes. No policy lives here.
 
+mod clock;
 mod config_reader;
 mod feed;
 mod feed_metrics;

@@ -1,6 +1,7 @@
 //! The root context: applies a configuration (through the core's validation) and creates the
 //! per-request contexts, which share the accepted policy.
 
+use super::clock;
 use super::config_reader::PluginConfigReader;
 use super::feed::FeedFetcher;
 use super::http::AkguardHttp;
@@ -134,17 +135,12 @@ impl RootContext for AkguardRoot {
     fn on_tick(&mut self) {
         self.metrics.flush();
         // A second's summarised denies are written once it is over, even when no deny follows.
-        let now = self
-            .get_current_time()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or_default();
-        for line in self.deny_log.borrow_mut().tick(now) {
+        for line in self.deny_log.borrow_mut().tick(clock::now_secs()) {
             warn!("{line}");
         }
         self.metrics.record_vm_memory();
         self.metrics
-            .set_minted_in_force(minted::in_force(minted::now_secs()));
+            .set_minted_in_force(minted::in_force(clock::now_secs()));
         if let Some(feed) = &mut self.feed {
             feed.tick();
         }
